@@ -1,0 +1,1 @@
+"""Core services: accounts, roles, audit, privacy, mail, jobs, i18n, clock."""

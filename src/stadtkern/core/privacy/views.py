@@ -1,0 +1,7 @@
+"""Pages of the core's privacy part."""
+
+from __future__ import annotations
+
+from litestar.types import ControllerRouterHandler
+
+ROUTES: list[ControllerRouterHandler] = []

@@ -1,0 +1,1 @@
+"""Database: one schema for SQLite (embedded default) and PostgreSQL (production)."""

@@ -1,0 +1,1 @@
+"""The web shell: layout, templates, security headers, sessions, errors, static assets."""

@@ -1,0 +1,64 @@
+"""Test databases: a migrated SQLite file or PostgreSQL database per test session, emptied per test."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from stadtkern.db.base import Base
+from stadtkern.db.engine import create_engine
+from stadtkern.db.migrate import upgrade
+
+
+async def create_postgres_database(server_url: str, name: str) -> str:
+    url = make_url(server_url)
+    conn = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database="postgres")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    db_url = url.set(database=name).render_as_string(hide_password=False)
+    target = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=name)
+    try:
+        await target.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    finally:
+        await target.close()
+    return db_url
+
+
+async def migrated_database(kind: str, tmp_dir: Path, postgres_server_url: str | None) -> str:
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_dir / f'test-{uuid.uuid4().hex[:8]}.sqlite3'}"
+    else:
+        assert postgres_server_url is not None
+        url = await create_postgres_database(postgres_server_url, f"stadtkern_test_{uuid.uuid4().hex[:10]}")
+    # Alembic runs its own event loop: keep it off ours.
+    await asyncio.to_thread(upgrade, url)
+    return url
+
+
+async def empty_all_tables(url: str) -> None:
+    engine = create_engine(url)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    try:
+        async with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for name in tables:
+                    await conn.execute(text(f"DELETE FROM {name}"))
+                await conn.execute(text("DELETE FROM sqlite_sequence")) if await _has_sequence(conn) else None
+    finally:
+        await engine.dispose()
+
+
+async def _has_sequence(conn: object) -> bool:
+    result = await conn.execute(  # type: ignore[attr-defined]
+        text("SELECT count(*) FROM sqlite_master WHERE name='sqlite_sequence'")
+    )
+    return bool(result.scalar())
