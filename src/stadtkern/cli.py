@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -23,7 +23,8 @@ def _settings() -> Settings:
         _fail(str(exc))
 
 
-def _fail(message: str) -> Any:
+def _fail(message: str) -> NoReturn:
+    """Configuration and connection problems end the command with one line, never a traceback."""
     click.echo(f"stadtkern: {message}", err=True)
     sys.exit(2)
 
@@ -33,7 +34,6 @@ def _run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return asyncio.run(factory())
     except ConfigError as exc:
         _fail(str(exc))
-        raise  # unreachable: _fail exits
 
 
 def _check_database(settings: Settings) -> None:

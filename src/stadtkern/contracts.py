@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
-    from sqlalchemy.sql.schema import Table
+    from sqlalchemy.sql import FromClause
 
     from stadtkern.core.jobs.context import JobContext
 
@@ -60,9 +60,16 @@ class RetainedRecord:
 class PrivacyProvider(Protocol):
     """A module's part of the privacy center. ``tables`` names every personal table it covers."""
 
-    name: str
-    title: Any
-    tables: Sequence[Table]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def title(self) -> Any: ...
+
+    @property
+    def tables(self) -> Sequence[FromClause]:
+        """Every personal table this provider exports and erases."""
+        ...
 
     async def export(self, session: AsyncSession, user_id: int) -> dict[str, Any]:
         """All personal data of the user held by this module, JSON-serialisable."""

@@ -39,8 +39,8 @@ def catalog(locale: str) -> dict[str, Any]:
     for message in po:
         if not message.id or not message.string or message.fuzzy:
             continue
-        key = message.id[0] if isinstance(message.id, tuple) else message.id
-        table[key] = message.string
+        key = message.id[0] if isinstance(message.id, (tuple, list)) else message.id
+        table[str(key)] = message.string
     return table
 
 

@@ -47,14 +47,14 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-async def check_connection(engine: AsyncEngine, timeout: float = 5.0) -> None:
+async def check_connection(engine: AsyncEngine, wait_seconds: float = 5.0) -> None:
     """Raise ConfigError with one line when the database cannot be reached."""
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(wait_seconds):
             async with engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
     except TimeoutError:
-        raise ConfigError(f"Database {describe(engine)} did not answer within {timeout:.0f} s.") from None
+        raise ConfigError(f"Database {describe(engine)} did not answer within {wait_seconds:.0f} s.") from None
     except (OperationalError, DBAPIError, OSError) as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(f"Cannot reach database {describe(engine)}: {reason}") from None

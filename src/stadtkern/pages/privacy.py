@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,9 +13,9 @@ from stadtkern.pages.models import AccessibilityFeedback
 
 
 class FeedbackPrivacy:
-    name = "accessibility_feedback"
-    title = _l("Rückmeldungen zur Barrierefreiheit")
-    tables = [AccessibilityFeedback.__table__]
+    name: ClassVar = "accessibility_feedback"
+    title: ClassVar = _l("Rückmeldungen zur Barrierefreiheit")
+    tables: ClassVar = (AccessibilityFeedback.__table__,)
 
     async def export(self, session: AsyncSession, user_id: int) -> dict[str, Any]:
         rows = (

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from os import PathLike
 from pathlib import Path
+from typing import Any
 
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
@@ -29,12 +31,16 @@ def vendor_dir(node_modules: Path = NODE_MODULES) -> Path:
 
 def static_routes(node_modules: Path = NODE_MODULES) -> list[ControllerRouterHandler]:
     modules = vendor_dir(node_modules)
-    vendor_dirs = sorted({(modules / relative).parent for relative in VENDOR_FILES.values()})
+    vendor_dirs: list[Path | PathLike[Any] | str] = []
+    for relative in sorted(VENDOR_FILES.values()):
+        parent = (modules / relative).parent
+        if parent not in vendor_dirs:
+            vendor_dirs.append(parent)
     return [
         create_static_files_router(
             path="/static/vendor", directories=vendor_dirs, include_in_schema=False, name="vendor"
         ),
         create_static_files_router(
-            path="/static", directories=[STATIC_DIR], include_in_schema=False, name="static"
+            path="/static", directories=[str(STATIC_DIR)], include_in_schema=False, name="static"
         ),
     ]

@@ -22,7 +22,8 @@ BACKOFF_MAX = timedelta(hours=1)
 
 def backoff(attempt: int) -> timedelta:
     """10 s, 20 s, 40 s, ... capped at an hour."""
-    return min(BACKOFF_BASE * (2 ** max(0, attempt - 1)), BACKOFF_MAX)
+    delay: timedelta = BACKOFF_BASE * (2 ** max(0, attempt - 1))
+    return min(delay, BACKOFF_MAX)
 
 
 async def enqueue(

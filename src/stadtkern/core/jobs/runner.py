@@ -7,6 +7,7 @@ In the one-process default it runs as an asyncio task inside the web app; in pro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -55,10 +56,8 @@ class JobRunner:
             if worked:
                 continue
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
-            except TimeoutError:
-                pass
         log.info("job runner %s stopped", self.name)
 
     async def run_until_idle(self, limit: int = 1000) -> int:
