@@ -7,7 +7,7 @@ PORT ?=
 HOST ?=
 PYTEST_ARGS ?=
 
-.PHONY: run setup test test-deps lint format bench lock docs clean
+.PHONY: run setup test test-deps lint format bench lock messages clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Stadtkern needs Python 3.11 or newer")'
@@ -51,3 +51,11 @@ lock:
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+
+# Extract translatable strings (German message ids) and merge them into the English catalog.
+messages: setup
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output -o src/stadtkern/locale/messages.pot src
+	@if [ -f src/stadtkern/locale/en/LC_MESSAGES/messages.po ]; then \
+	  $(VENV)/bin/pybabel update --no-fuzzy-matching -i src/stadtkern/locale/messages.pot -d src/stadtkern/locale -l en; \
+	else \
+	  $(VENV)/bin/pybabel init -i src/stadtkern/locale/messages.pot -d src/stadtkern/locale -l en; fi

@@ -64,6 +64,12 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     return Response(body, status_code=200 if database == "ok" else 503)
 
 
+@get("/api/openapi.json", include_in_schema=False, tags=["system"])
+async def openapi_document(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """The OpenAPI 3.1 description of our JSON APIs."""
+    return Response(request.app.openapi_schema.to_schema(), media_type="application/vnd.oai.openapi+json")
+
+
 def create_app(
     settings: Settings | None = None,
     clock: Clock | None = None,
@@ -110,7 +116,7 @@ def create_app(
         exclude=["/static/", "/healthz", "/sta/"],
     )
     app = Litestar(
-        route_handlers=[healthz, *collect(hook.stadtkern_routes()), *static_routes()],
+        route_handlers=[healthz, openapi_document, *collect(hook.stadtkern_routes()), *static_routes()],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment)),
         csrf_config=CSRFConfig(
             secret=key_material,
@@ -129,7 +135,9 @@ def create_app(
         openapi_config=OpenAPIConfig(
             title="Stadtkern API",
             version=__version__,
-            path="/api",
+            # Litestar's own schema routes stay internal; /api/openapi.json is served above so that
+            # every other /api/* path gets our JSON 404.
+            path="/_schema",
             render_plugins=[JsonRenderPlugin()],
             description="JSON APIs of Stadtkern. Errors use one shape: "
             '{"error": {"code", "message", "details"}}.',

@@ -89,6 +89,14 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
         if wants_json(request):
             return json_error(400, "invalid_request", message, details)
         return _page(request, 400, message)
+    if status == 403 and "CSRF" in str(exc.detail):
+        message = _(
+            "Das Formular ist abgelaufen oder wurde nicht von dieser Seite gesendet. "
+            "Bitte laden Sie die Seite neu und senden Sie es erneut."
+        )
+        if wants_json(request):
+            return json_error(403, "csrf_failed", message)
+        return _page(request, 403, message)
     if wants_json(request):
         return json_error(status, _code(status), str(exc.detail))
     if isinstance(exc, NotAuthorizedException) and request.method == "GET":

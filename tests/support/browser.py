@@ -1,0 +1,50 @@
+"""Checks every page a person uses: axe-core, reflow at 320 CSS px, and a screenshot to look at."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page
+
+REPO = Path(__file__).resolve().parents[2]
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = REPO / "test-results" / "screenshots"
+# WCAG 2.1 A and AA rules (axe tags), plus axe's best practices for landmarks and headings.
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}}
+
+
+async def axe_violations(page: Page) -> list[dict[str, Any]]:
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate(f"axe.run(document, {json.dumps(AXE_OPTIONS)})")
+    return [
+        {"id": v["id"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+    ]
+
+
+async def horizontal_overflow_at(page: Page, width: int = 320) -> int:
+    """How many CSS px the page is wider than a 320 px viewport (0 = reflows, WCAG 1.4.10)."""
+    original = page.viewport_size
+    await page.set_viewport_size({"width": width, "height": 800})
+    overflow = int(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+    if original:
+        await page.set_viewport_size(original)
+    return overflow
+
+
+async def check_page(page: Page, name: str) -> None:
+    """Assert zero axe violations and no horizontal scrolling at 320 px; save screenshots."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    violations = await axe_violations(page)
+    assert violations == [], f"axe found violations on {name}: {json.dumps(violations, indent=1)}"
+    await page.screenshot(path=str(SCREENSHOTS / f"{slug}.png"), full_page=True)
+    overflow = await horizontal_overflow_at(page)
+    await page.set_viewport_size({"width": 320, "height": 800})
+    await page.screenshot(path=str(SCREENSHOTS / f"{slug}-320.png"), full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 900})
+    assert overflow <= 0, f"{name} scrolls horizontally at 320 CSS px by {overflow} px"
