@@ -42,9 +42,15 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("CITY", "duisburg", "The city profile: a folder under `cities/`."),
     SettingSpec("CITIES_DIR", None, "Where city profiles live. Default: `cities/` of the checkout."),
-    SettingSpec("MQTT_PORT", "1883", "Port of Stadtkern's own MQTT endpoint."),
     SettingSpec(
-        "MQTT_BUS_URL", None, "Mosquitto bus between Stadtkern processes, e.g. `mqtt://127.0.0.1:1884`."
+        "MQTT_PORT",
+        "1883",
+        "Port of Stadtkern's own MQTT endpoint (SensorThings core; not read by the chassis yet).",
+    ),
+    SettingSpec(
+        "MQTT_BUS_URL",
+        None,
+        "Mosquitto bus between Stadtkern processes, e.g. `mqtt://127.0.0.1:1884` (SensorThings core; not read yet).",
     ),
     SettingSpec(
         "SMTP_URL",
@@ -56,7 +62,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "STA_ANONYMOUS_WRITE",
         "false",
-        "SensorThings writes without a key. Tests only; refused in production.",
+        "SensorThings writes without a key. Tests only; refused in production (SensorThings core).",
     ),
     SettingSpec(
         "TILE_URL",
@@ -159,7 +165,10 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     database_url = values["DATABASE_URL"] or f"sqlite+aiosqlite:///{data_dir / 'stadtkern.sqlite3'}"
     if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
         database_url = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
-    if not (database_url.startswith("sqlite+aiosqlite://") or database_url.startswith("postgresql+")):
+    # Only the drivers Stadtkern ships with: another driver would fail later with an import traceback.
+    if not (
+        database_url.startswith("sqlite+aiosqlite://") or database_url.startswith("postgresql+asyncpg://")
+    ):
         raise ConfigError(
             f"STADTKERN_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg:// "
             f"(got {database_url.split('://', 1)[0]}://...)."

@@ -54,9 +54,13 @@ async def check_connection(engine: AsyncEngine, wait_seconds: float = 5.0) -> No
             async with engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
     except TimeoutError:
-        raise ConfigError(f"Database {describe(engine)} did not answer within {wait_seconds:.0f} s.") from None
+        raise ConfigError(
+            f"Database {describe(engine)} did not answer within {wait_seconds:.0f} s."
+        ) from None
     except (OperationalError, DBAPIError, OSError) as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
+        cause = getattr(exc, "orig", None) or exc
+        lines = str(cause).strip().splitlines()
+        reason = lines[0] if lines else type(cause).__name__
         raise ConfigError(f"Cannot reach database {describe(engine)}: {reason}") from None
 
 

@@ -19,6 +19,8 @@ class JobContext:
     runtime: Runtime
     job_id: int
     attempt: int
+    # True when a failure of this attempt makes the job dead (no retry follows).
+    final_attempt: bool = False
 
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:

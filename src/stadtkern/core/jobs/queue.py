@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -104,15 +106,40 @@ async def complete(session: AsyncSession, job_id: int, worker: str, now: datetim
     await session.commit()
 
 
-async def fail(session: AsyncSession, job: Job, worker: str, now: datetime, error: str) -> str:
-    """Record a failure: retry later with backoff, or give up. Returns the new status."""
-    final = job.attempts >= job.max_attempts
+async def renew(session: AsyncSession, job_id: int, worker: str, until: datetime) -> bool:
+    """Extend the lease of a running job (the runner's heartbeat). False when the lease was lost."""
+    result = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_by == worker, Job.status == "running")
+        .values(locked_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return getattr(result, "rowcount", 0) == 1
+
+
+async def fail(
+    session: AsyncSession,
+    job: Job,
+    worker: str,
+    now: datetime,
+    error: str,
+    max_attempts: int | None = None,
+) -> str:
+    """Record a failure: retry later with backoff, or give up. Returns the new status.
+
+    ``max_attempts`` is the job kind's policy (``JobKind.max_attempts``); it wins over the number stored
+    when the job was enqueued, which only applies to jobs whose kind is unknown to this installation.
+    """
+    limit = job.max_attempts if max_attempts is None else max_attempts
+    final = job.attempts >= limit
     status = "dead" if final else "queued"
     await session.execute(
         update(Job)
         .where(Job.id == job.id, Job.locked_by == worker)
         .values(
             status=status,
+            max_attempts=limit,
             run_at=now if final else now + backoff(job.attempts),
             finished_at=now if final else None,
             locked_by=None,
@@ -126,11 +153,18 @@ async def fail(session: AsyncSession, job: Job, worker: str, now: datetime, erro
 
 async def due_schedules(session: AsyncSession, names_every: dict[str, timedelta], now: datetime) -> list[str]:
     """Advance every due schedule atomically and return the names whose job should be enqueued now."""
-    existing = {s.name: s for s in (await session.scalars(select(Schedule))).all()}
-    for name in names_every:
-        if name not in existing:
-            session.add(Schedule(name=name, next_run_at=now))
-    await session.flush()
+    existing = set((await session.scalars(select(Schedule.name))).all())
+    missing = [name for name in names_every if name not in existing]
+    if missing:
+        # Several runners may start at once: a plain INSERT of the same schedule would fail in all but
+        # one of them (primary key), so each inserts "if absent".
+        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        await session.execute(
+            insert(Schedule)
+            .values([{"name": name, "next_run_at": now} for name in missing])
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
     fired: list[str] = []
     for name, every in names_every.items():
         result = await session.execute(

@@ -25,11 +25,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stadtkern.jobs")
 
+# How long a claimed job stays leased without a heartbeat. A running job renews its lease every third of
+# this, so a job of any length keeps it, and the job of a worker that died is claimed again after this.
+DEFAULT_LEASE = timedelta(minutes=2)
+
 
 class JobRunner:
-    def __init__(self, runtime: Runtime, poll_interval: float = 1.0, name: str | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        poll_interval: float = 1.0,
+        name: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> None:
         self.runtime = runtime
         self.poll_interval = poll_interval
+        self.lease = lease
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         hook: Any = runtime.pm.hook
         self.periodic: list[PeriodicJob] = collect(hook.stadtkern_periodic_jobs())
@@ -85,23 +96,66 @@ class JobRunner:
         rt = self.runtime
         now = rt.clock.now()
         async with rt.sessions() as session:
-            job = await queue.claim(session, self.name, now, lease=timedelta(minutes=10))
+            job = await queue.claim(session, self.name, now, lease=self.lease)
         if job is None:
             return False
         kind = rt.job_kinds.get(job.kind)
-        context = JobContext(runtime=rt, job_id=job.id, attempt=job.attempts)
+        # The kind's retry policy wins over the number stored at enqueue time.
+        max_attempts = kind.max_attempts if kind is not None else job.max_attempts
+        context = JobContext(
+            runtime=rt, job_id=job.id, attempt=job.attempts, final_attempt=job.attempts >= max_attempts
+        )
+        stop_heartbeat = asyncio.Event()
+        heartbeat = asyncio.create_task(
+            self._heartbeat(job.id, stop_heartbeat), name=f"stadtkern-job-{job.id}-lease"
+        )
         try:
             if kind is None:
                 raise LookupError(f"no handler for job kind {job.kind!r} in this installation")
             async with asyncio.timeout(kind.timeout.total_seconds()):
                 await kind.handler(context, dict(job.payload))
         except Exception as exc:
+            await self._stop_heartbeat(heartbeat, stop_heartbeat)
             error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             async with rt.sessions() as session:
-                status = await queue.fail(session, job, self.name, rt.clock.now(), error)
+                status = await queue.fail(session, job, self.name, rt.clock.now(), error, max_attempts)
             log.warning("job %s (%s) failed, now %s: %s", job.id, job.kind, status, error)
             log.debug("traceback", exc_info=exc)
         else:
+            await self._stop_heartbeat(heartbeat, stop_heartbeat)
             async with rt.sessions() as session:
                 await queue.complete(session, job.id, self.name, rt.clock.now())
+        finally:
+            # Cancellation (shutdown) leaves the job leased: it is claimed again when the lease expires.
+            await self._stop_heartbeat(heartbeat, stop_heartbeat)
         return True
+
+    async def _heartbeat(self, job_id: int, stop: asyncio.Event) -> None:
+        """Renew the lease while the handler runs, so that only a dead worker's jobs are taken over.
+
+        Stopped through ``stop`` rather than cancelled, so that a renewal is never cut off mid-statement
+        (which would leave its database connection unreturned).
+        """
+        interval = max(self.lease.total_seconds() / 3, 0.05)
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            if stop.is_set():
+                return
+            try:
+                async with self.runtime.sessions() as session:
+                    kept = await queue.renew(
+                        session, job_id, self.name, self.runtime.clock.now() + self.lease
+                    )
+            except Exception:
+                log.exception("could not renew the lease of job %s", job_id)
+                continue
+            if not kept:
+                log.warning("job %s: lease lost to another worker", job_id)
+                return
+
+    @staticmethod
+    async def _stop_heartbeat(task: asyncio.Task[None], stop: asyncio.Event) -> None:
+        stop.set()
+        if not task.done():
+            await task

@@ -90,7 +90,8 @@ async def deliver_job(context: JobContext, payload: dict[str, Any]) -> None:
             await deliver(rt.settings, mail, rt.clock.now())
         except Exception as exc:
             mail.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            mail.status = "retrying"
+            # After the last attempt the job is dead: say so instead of promising another try.
+            mail.status = "failed" if context.final_attempt else "retrying"
             await session.commit()
             raise
         mail.status = "sent"
