@@ -296,3 +296,18 @@ async def test_running_job_keeps_its_lease_by_heartbeat(
     job = await load(rt, job_id)
     assert (job.status, job.attempts) == ("done", 1)
     assert [call[0] for call in kinds.calls] == ["slow"]
+
+
+async def test_job_whose_workers_keep_dying_is_given_up_by_its_policy(
+    rt: Runtime, clock: FrozenClock, kinds: TestKinds
+) -> None:
+    job_id = await add_job(rt, "test.broken")  # the kind allows three attempts
+    for worker in ("dead-1", "dead-2", "dead-3"):
+        async with rt.sessions() as session:
+            assert await queue.claim(session, worker, clock.now(), lease=timedelta(minutes=2)) is not None
+        clock.advance(timedelta(minutes=3))
+    assert await JobRunner(rt, name="survivor").run_once()
+    assert kinds.calls == []  # not run a fourth time
+    job = await load(rt, job_id)
+    assert job.status == "dead"
+    assert job.last_error is not None and "gave up after 3 attempts" in job.last_error

@@ -112,6 +112,9 @@ class JobRunner:
         try:
             if kind is None:
                 raise LookupError(f"no handler for job kind {job.kind!r} in this installation")
+            if job.attempts > max_attempts:
+                # Taken over from workers that died while running it, more often than its policy allows.
+                raise RuntimeError(f"gave up after {max_attempts} attempts whose workers stopped")
             async with asyncio.timeout(kind.timeout.total_seconds()):
                 await kind.handler(context, dict(job.payload))
         except Exception as exc:

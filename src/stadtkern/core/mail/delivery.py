@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from stadtkern.config import Settings
 from stadtkern.core.jobs.context import JobContext
@@ -80,21 +80,34 @@ async def deliver(settings: Settings, mail: OutboxMail, now: Any) -> None:
 
 
 async def deliver_job(context: JobContext, payload: dict[str, Any]) -> None:
+    """Send one outbox mail. The SMTP conversation happens outside any database transaction."""
     rt = context.runtime
+    mail_id = int(payload["mail_id"])
     async with rt.sessions() as session:
-        mail = await session.scalar(select(OutboxMail).where(OutboxMail.id == int(payload["mail_id"])))
+        mail = await session.scalar(select(OutboxMail).where(OutboxMail.id == mail_id))
         if mail is None or mail.status == "sent":
             return
         mail.attempts += 1
-        try:
-            await deliver(rt.settings, mail, rt.clock.now())
-        except Exception as exc:
-            mail.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            # After the last attempt the job is dead: say so instead of promising another try.
-            mail.status = "failed" if context.final_attempt else "retrying"
+        await session.commit()
+    try:
+        await deliver(rt.settings, mail, rt.clock.now())
+    except Exception as exc:
+        async with rt.sessions() as session:
+            await session.execute(
+                update(OutboxMail)
+                .where(OutboxMail.id == mail_id)
+                .values(
+                    last_error=f"{type(exc).__name__}: {exc}"[:2000],
+                    # After the last attempt the job is dead: say so instead of promising another try.
+                    status="failed" if context.final_attempt else "retrying",
+                )
+            )
             await session.commit()
-            raise
-        mail.status = "sent"
-        mail.sent_at = rt.clock.now()
-        mail.last_error = None
+        raise
+    async with rt.sessions() as session:
+        await session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id == mail_id)
+            .values(status="sent", sent_at=rt.clock.now(), last_error=None)
+        )
         await session.commit()
