@@ -140,3 +140,17 @@ def test_unknown_setting_in_env_file_is_refused(tmp_path: Path) -> None:
     env_file.write_text("STADTKERN_SECRET=abc\n")
     with pytest.raises(ConfigError, match="STADTKERN_SECRET"):
         load_settings(environ={}, env_file=env_file)
+
+
+def test_settings_declared_by_a_module_are_accepted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from stadtkern import config
+
+    monkeypatch.setattr(
+        config, "module_setting_specs", lambda: [config.SettingSpec("PARKING_ZONES", "5", "Zones.")]
+    )
+    settings = config.load_settings(
+        {"STADTKERN_PARKING_ZONES": "7", "STADTKERN_DATA_DIR": str(tmp_path)}, env_file=tmp_path / "none.env"
+    )
+    assert settings.module_settings["PARKING_ZONES"] == "7"
+    defaulted = config.load_settings({"STADTKERN_DATA_DIR": str(tmp_path)}, env_file=tmp_path / "none.env")
+    assert defaulted.module_settings["PARKING_ZONES"] == "5"

@@ -36,3 +36,11 @@ def test_every_setting_is_in_the_settings_table() -> None:
     text = (DOCS / "settings.md").read_text()
     missing = [spec.name for spec in SETTINGS if f"| `STADTKERN_{spec.name}` |" not in text]
     assert missing == []
+
+
+def test_every_module_setting_is_in_the_settings_table() -> None:
+    from stadtkern.config import module_setting_specs
+
+    text = (DOCS / "settings.md").read_text()
+    missing = [spec.name for spec in module_setting_specs() if f"| `STADTKERN_{spec.name}` |" not in text]
+    assert missing == []

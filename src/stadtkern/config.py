@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -114,6 +114,8 @@ class Settings:
     sta_anonymous_write: bool
     tile_url: str | None
     embedded_worker: bool
+    # Values of the settings that modules declare through the ``stadtkern_settings`` hook.
+    module_settings: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def production(self) -> bool:
@@ -138,6 +140,18 @@ def _default_cities_dir() -> Path:
     return here if here.is_dir() else Path.cwd() / "cities"
 
 
+def module_setting_specs() -> list[SettingSpec]:
+    """Settings declared by installed modules (hook ``stadtkern_settings``), whether enabled or not."""
+    from stadtkern.modules import available_modules  # late: modules import the app's code
+
+    specs: list[SettingSpec] = []
+    for entry_point in available_modules().values():
+        declare = getattr(entry_point.load(), "stadtkern_settings", None)
+        if declare is not None:
+            specs.extend(declare())
+    return specs
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
     """Read and validate settings. Raises ConfigError with a one-line explanation."""
     source: dict[str, str] = {}
@@ -150,6 +164,13 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     values: dict[str, str | None] = {}
     for spec in SETTINGS:
         values[spec.name] = source.get(f"STADTKERN_{spec.name}", spec.default)
+    module_specs = module_setting_specs()
+    known |= {spec.name for spec in module_specs}
+    module_values = {
+        spec.name: value
+        for spec in module_specs
+        if (value := source.get(f"STADTKERN_{spec.name}", spec.default)) is not None
+    }
     unknown = sorted(
         key for key in source if key.startswith("STADTKERN_") and key.removeprefix("STADTKERN_") not in known
     )
@@ -230,4 +251,5 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         sta_anonymous_write=anonymous_write,
         tile_url=values["TILE_URL"] or None,
         embedded_worker=_bool("EMBEDDED_WORKER", values["EMBEDDED_WORKER"] or "true"),
+        module_settings=module_values,
     )
