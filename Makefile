@@ -54,7 +54,7 @@ clean:
 
 # Extract translatable strings (German message ids) and merge them into the English catalog.
 messages: setup
-	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output -o src/stadtkern/locale/messages.pot src
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o src/stadtkern/locale/messages.pot src
 	@if [ -f src/stadtkern/locale/en/LC_MESSAGES/messages.po ]; then \
 	  $(VENV)/bin/pybabel update --no-fuzzy-matching -i src/stadtkern/locale/messages.pot -d src/stadtkern/locale -l en; \
 	else \

@@ -23,6 +23,7 @@ def production(**overrides: str) -> dict[str, str]:
         "secret_key": GOOD_SECRET,
         "database_url": "postgresql+asyncpg://stadt@db.example/stadtkern",
         "smtp_url": "smtp://mail.example:587?starttls=1",
+        "public_url": "https://stadtkern.example.de",
     }
     values.update(overrides)
     return {k: v for k, v in values.items() if v}
@@ -154,3 +155,15 @@ def test_settings_declared_by_a_module_are_accepted(monkeypatch: pytest.MonkeyPa
     assert settings.module_settings["PARKING_ZONES"] == "7"
     defaulted = config.load_settings({"STADTKERN_DATA_DIR": str(tmp_path)}, env_file=tmp_path / "none.env")
     assert defaulted.module_settings["PARKING_ZONES"] == "5"
+
+
+def test_production_needs_a_public_url_for_links_in_mails(tmp_path: Path) -> None:
+    assert "STADTKERN_PUBLIC_URL" in refused(tmp_path, **production(public_url=""))
+
+
+def test_public_url_must_be_an_http_address(tmp_path: Path) -> None:
+    assert "STADTKERN_PUBLIC_URL" in refused(tmp_path, public_url="stadtkern.example.de")
+    assert (
+        load(tmp_path, public_url="https://stadtkern.example.de/").public_url
+        == "https://stadtkern.example.de"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
 from stadtkern.core.i18n import gettext, use_locale
@@ -16,13 +16,17 @@ METHOD_MAP = [
     ("**/templates/**.html", "jinja2"),
     ("**/templates/**.txt", "jinja2"),
 ]
-OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}, "**/templates/**.txt": {"extensions": "jinja2.ext.i18n"}}
+OPTIONS = {
+    "**/templates/**.html": {"extensions": "jinja2.ext.i18n"},
+    "**/templates/**.txt": {"extensions": "jinja2.ext.i18n"},
+}
 
 
 def source_messages() -> set[str]:
     found: set[str] = set()
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(REPO / "src"), METHOD_MAP, OPTIONS
+        str(REPO / "src"), METHOD_MAP, OPTIONS, keywords=keywords
     ):
         found.add(message[0] if isinstance(message, tuple) else message)
     return found
@@ -39,7 +43,9 @@ def test_english_catalog_translates_every_message() -> None:
     messages = source_messages()
     assert len(messages) > 50
     missing = sorted(messages - translated)
-    assert missing == [], f"{len(missing)} messages lack an English translation (run `make messages`): {missing[:10]}"
+    assert missing == [], (
+        f"{len(missing)} messages lack an English translation (run `make messages`): {missing[:10]}"
+    )
 
 
 def test_gettext_switches_with_the_locale() -> None:

@@ -36,6 +36,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "SQLAlchemy URL. Default: SQLite at `DATA_DIR/stadtkern.sqlite3`. "
         "PostgreSQL: `postgresql+asyncpg://user:pass@host/db`.",
     ),
+    SettingSpec(
+        "PUBLIC_URL",
+        None,
+        "The address people reach Stadtkern at, e.g. `https://stadtkern.duisburg.de`; used in links in mails. "
+        "Required in production (links must never follow a request's Host header there).",
+    ),
     SettingSpec("SECRET_KEY", None, "Signs sessions, CSRF tokens and keys. Required in production."),
     SettingSpec(
         "ALLOW_SQLITE_IN_PRODUCTION", "false", "Allow the embedded SQLite database in production mode."
@@ -114,6 +120,7 @@ class Settings:
     sta_anonymous_write: bool
     tile_url: str | None
     embedded_worker: bool
+    public_url: str | None = None
     # Values of the settings that modules declare through the ``stadtkern_settings`` hook.
     module_settings: Mapping[str, str] = field(default_factory=dict)
 
@@ -138,6 +145,17 @@ def _default_cities_dir() -> Path:
     """The checkout's ``cities/`` folder (src/stadtkern/config.py -> ../../cities), else ./cities."""
     here = Path(__file__).resolve().parents[2] / "cities"
     return here if here.is_dir() else Path.cwd() / "cities"
+
+
+def _public_url(value: str | None) -> str | None:
+    if not value:
+        return None
+    cleaned = value.strip().rstrip("/")
+    if not (cleaned.startswith("https://") or cleaned.startswith("http://")) or " " in cleaned:
+        raise ConfigError(
+            f"STADTKERN_PUBLIC_URL={value!r} must be an http(s) address like https://stadtkern.example.de."
+        )
+    return cleaned
 
 
 def module_setting_specs() -> list[SettingSpec]:
@@ -218,6 +236,10 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
             )
         if not smtp_url:
             raise ConfigError("Production mode needs STADTKERN_SMTP_URL so that account mails reach people.")
+        if not values["PUBLIC_URL"]:
+            raise ConfigError(
+                "Production mode needs STADTKERN_PUBLIC_URL (e.g. https://stadtkern.example.de) for links in mails."
+            )
 
     def port(name: str) -> int:
         raw = values[name] or ""
@@ -252,4 +274,5 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         tile_url=values["TILE_URL"] or None,
         embedded_worker=_bool("EMBEDDED_WORKER", values["EMBEDDED_WORKER"] or "true"),
         module_settings=module_values,
+        public_url=_public_url(values["PUBLIC_URL"]),
     )

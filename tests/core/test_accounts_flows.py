@@ -18,6 +18,7 @@ from stadtkern.core.clock import FrozenClock
 from stadtkern.core.jobs.runner import JobRunner
 from stadtkern.core.privacy.models import Consent
 from stadtkern.web.runtime import Runtime
+from tests.conftest import make_settings
 from tests.support.accounts import loop_safe_app
 from tests.support.web import links_in, mail_text, post_form, read_mails
 
@@ -430,3 +431,20 @@ async def test_invalid_forgot_form(client: AsyncTestClient[Any]) -> None:
     response = await post_form(client, "/konto/passwort-vergessen", {"email": ""})
     assert response.status_code == 400
     assert 'id="email-error"' in response.text
+
+
+async def test_mail_links_use_the_public_url_not_the_host_header(
+    db_url: str, data_dir: Path, clock: FrozenClock
+) -> None:
+    settings = make_settings(db_url, data_dir, public_url="https://stadtkern.example.de")
+    app = loop_safe_app(settings, clock)
+    runner = JobRunner(app.state.runtime)
+    async with AsyncTestClient(app=app, base_url="http://angreifer.example") as client:
+        await post_form(client, "/konto/passwort-vergessen", {"email": "niemand@example.org"})
+        await make_user(app.state.runtime, "erika@example.org", verified=True)
+        await post_form(client, "/konto/passwort-vergessen", {"email": "erika@example.org"})
+    await runner.run_until_idle()
+    await app.state.runtime.engine.dispose()
+    links = [link for mail in read_mails(data_dir / "mail") for link in links_in(mail)]
+    assert links
+    assert all(link.startswith("https://stadtkern.example.de/") for link in links)

@@ -310,4 +310,5 @@ async def test_job_whose_workers_keep_dying_is_given_up_by_its_policy(
     assert kinds.calls == []  # not run a fourth time
     job = await load(rt, job_id)
     assert job.status == "dead"
-    assert job.last_error is not None and "gave up after 3 attempts" in job.last_error
+    assert job.last_error is not None
+    assert "gave up after 3 attempts" in job.last_error

@@ -195,6 +195,7 @@ async def test_dev_mailbox_is_absent_in_production(db_url: str, data_dir: Path, 
         secret_key="p" * 40,
         smtp_url="smtp://127.0.0.1:2525",
         allow_sqlite_in_production="true",
+        public_url="https://stadtkern.example.de",
     )
     app = create_app(settings, clock=clock, run_jobs=False)
     (data_dir / "mail").mkdir()

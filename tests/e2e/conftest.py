@@ -78,7 +78,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         output = log_path.read_text()
         email = re.search(r"E-Mail:\s+(\S+)", output)
         password = re.search(r"Password:\s+(\S+)", output)
-        assert email and password, output
+        assert email, output
+        assert password, output
         yield LiveServer(base_url, data_dir, email.group(1), password.group(1))
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -106,9 +107,11 @@ async def context(browser: Browser, live_server: LiveServer) -> AsyncIterator[Br
     external: list[str] = []
     ctx.on(
         "request",
-        lambda request: external.append(request.url)
-        if not request.url.startswith((live_server.base_url, "data:", "about:"))
-        else None,
+        lambda request: (
+            external.append(request.url)
+            if not request.url.startswith((live_server.base_url, "data:", "about:"))
+            else None
+        ),
     )
     try:
         yield ctx

@@ -21,7 +21,9 @@ PUBLIC_PAGES = [
 
 
 @pytest.mark.parametrize(("path", "heading"), PUBLIC_PAGES)
-async def test_public_page_is_accessible(page: Page, live_server: LiveServer, path: str, heading: str) -> None:
+async def test_public_page_is_accessible(
+    page: Page, live_server: LiveServer, path: str, heading: str
+) -> None:
     await page.goto(path)
     await expect(page.locator("h1")).to_have_text(heading)
     assert await page.get_attribute("html", "lang") == "de"
@@ -55,7 +57,9 @@ async def test_accessibility_feedback_reaches_the_city_by_mail(page: Page, live_
     # Empty form: the error summary and the field message appear, and the page stays accessible.
     await expect(page.locator(".error-summary")).to_be_visible()
     await check_page(page, "accessibility feedback errors")
-    await page.get_by_label("Welche Barriere ist Ihnen aufgefallen?").fill("Der Kontrast im Kopf ist zu gering.")
+    await page.get_by_label("Welche Barriere ist Ihnen aufgefallen?").fill(
+        "Der Kontrast im Kopf ist zu gering."
+    )
     await page.get_by_label("Auf welcher Seite? (Adresse oder Titel)").fill("/impressum")
     await page.get_by_role("button", name="Rückmeldung senden").click()
     await expect(page.get_by_role("status")).to_contain_text("Vielen Dank")

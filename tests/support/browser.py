@@ -13,7 +13,9 @@ REPO = Path(__file__).resolve().parents[2]
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = REPO / "test-results" / "screenshots"
 # WCAG 2.1 A and AA rules (axe tags), plus axe's best practices for landmarks and headings.
-AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}}
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}
+}
 
 
 async def axe_violations(page: Page) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from stadtkern.db.base import Base
 from stadtkern.db.engine import create_engine
@@ -50,15 +51,14 @@ async def empty_all_tables(url: str) -> None:
             if engine.dialect.name == "postgresql":
                 await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
             else:
-                for name in tables:
-                    await conn.execute(text(f"DELETE FROM {name}"))
-                await conn.execute(text("DELETE FROM sqlite_sequence")) if await _has_sequence(conn) else None
+                for table in reversed(Base.metadata.sorted_tables):
+                    await conn.execute(table.delete())
+                if await _has_sequence(conn):
+                    await conn.execute(text("DELETE FROM sqlite_sequence"))
     finally:
         await engine.dispose()
 
 
-async def _has_sequence(conn: object) -> bool:
-    result = await conn.execute(  # type: ignore[attr-defined]
-        text("SELECT count(*) FROM sqlite_master WHERE name='sqlite_sequence'")
-    )
+async def _has_sequence(conn: AsyncConnection) -> bool:
+    result = await conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name='sqlite_sequence'"))
     return bool(result.scalar())

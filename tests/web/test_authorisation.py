@@ -53,7 +53,9 @@ def guarded_routes(app: Litestar) -> list[GuardedRoute]:
                 else:
                     assert guard is login_required, f"unknown guard {guard} on {route.path}"
             for method in sorted(handler.http_methods - {"HEAD", "OPTIONS"}):
-                found.append(GuardedRoute(method, route.path, frozenset(roles) if roles is not None else None))
+                found.append(
+                    GuardedRoute(method, route.path, frozenset(roles) if roles is not None else None)
+                )
     return found
 
 
@@ -83,7 +85,9 @@ async def test_every_guarded_route_against_every_role(
     routes = guarded_routes(app)
     assert len(routes) >= 10, routes
     assert any(r.roles == frozenset({"admin"}) for r in routes)
-    users = {name: await make_user(runtime, f"{name}@example.org", roles=roles) for name, roles in ROLES.items()}
+    users = {
+        name: await make_user(runtime, f"{name}@example.org", roles=roles) for name, roles in ROLES.items()
+    }
     token = await csrf_token(client)
     failures: list[str] = []
 
@@ -91,8 +95,10 @@ async def test_every_guarded_route_against_every_role(
         logout(client)
         status = await request(client, route, token)
         anonymous_ok = status == 401 or (
-            route.method == "GET" and status in (302, 303) and "/konto/anmelden" in
-            (await client.get(concrete(route.path), follow_redirects=False)).headers.get("location", "")
+            route.method == "GET"
+            and status in (302, 303)
+            and "/konto/anmelden"
+            in (await client.get(concrete(route.path), follow_redirects=False)).headers.get("location", "")
         )
         if not anonymous_ok:
             failures.append(f"anonymous {route.method} {route.path} -> {status}")

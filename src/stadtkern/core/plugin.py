@@ -53,6 +53,7 @@ def stadtkern_models() -> Sequence[Any]:
 @hookimpl
 def stadtkern_nav_entries() -> Sequence[NavEntry]:
     return [
+        NavEntry(_l("Mein Konto"), "/konto", order=70, roles=frozenset({"authenticated"})),
         NavEntry(_l("Meine Daten"), "/meine-daten", order=80, roles=frozenset({"authenticated"})),
         NavEntry(_l("Verwaltung"), "/verwaltung", order=90, roles=frozenset({"admin"})),
     ]

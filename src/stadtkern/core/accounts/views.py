@@ -68,7 +68,9 @@ def safe_next(target: str | None, default: str = "/konto") -> str:
 def _mail(request: AnyRequest) -> MailSetup:
     rt = runtime_of(request)
     assert rt.templates is not None
-    return MailSetup(templates=rt.templates, base_url=str(request.base_url).rstrip("/"))
+    # Production links come from STADTKERN_PUBLIC_URL, never from the request's (forgeable) Host header.
+    base_url = rt.settings.public_url or str(request.base_url).rstrip("/")
+    return MailSetup(templates=rt.templates, base_url=base_url)
 
 
 def _ip(request: AnyRequest) -> str:

@@ -118,7 +118,11 @@ async def add_role(
     scope = check_scope(city, role, scope_key)
     if any(a.role == role and a.scope_key == scope for a in user.roles):
         raise AdminError(_("Diese Rolle ist bereits vergeben."), "role")
+    needed_two_factor = user.needs_two_factor
     assignment = await assign_role(session, user, role, scope, now=now, by=admin.id)
+    if user.needs_two_factor and not needed_two_factor:
+        # Open sessions were started without a second factor, which the new role requires: end them.
+        user.session_epoch += 1
     await audit.record(
         session,
         actor=admin,
