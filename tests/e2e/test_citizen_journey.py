@@ -14,19 +14,12 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import LiveServer
-from tests.support.browser import check_page
+from tests.support.browser import check_page, open_mail
 
 pytestmark = pytest.mark.e2e
 
 EMAIL = "erika.mustermann@example.org"
 PASSWORD = "Rheinufer-2026-sicher"
-
-
-async def open_newest_mail(page: Page, subject: str) -> None:
-    await page.goto("/dev/mail")
-    link = page.get_by_role("link", name=subject).first
-    await expect(link).to_be_visible(timeout=15_000)
-    await link.click()
 
 
 async def test_register_verify_login_export_delete(page: Page, live_server: LiveServer) -> None:
@@ -40,15 +33,15 @@ async def test_register_verify_login_export_delete(page: Page, live_server: Live
 
     await page.get_by_label("E-Mail-Adresse").fill(EMAIL)
     await page.get_by_label("Name (freiwillig)").fill("Erika Mustermann")
-    await page.get_by_label("Passwort", exact=True).fill(PASSWORD)
-    await page.get_by_label("Passwort wiederholen").fill(PASSWORD)
+    await page.locator("#password").fill(PASSWORD)
+    await page.locator("#password_repeat").fill(PASSWORD)
     await page.get_by_label("Ich habe die Datenschutzerklärung gelesen.").check()
     await page.get_by_role("button", name="Konto anlegen").click()
-    await expect(page.locator("h1")).to_contain_text("E-Mail")
+    await expect(page.locator("h1")).to_contain_text("Bitte prüfen Sie Ihr Postfach")
     await check_page(page, "register check mail")
 
     # The verification mail, in the development mailbox; its link confirms the address.
-    await open_newest_mail(page, "Bitte bestätigen Sie Ihre E-Mail-Adresse")
+    await open_mail(page, "Bitte bestätigen Sie Ihre E-Mail-Adresse")
     await check_page(page, "dev mail message")
     await page.locator(".mail-body a[href*='/konto/bestaetigen/']").first.click()
     await check_page(page, "verify address")
@@ -58,8 +51,8 @@ async def test_register_verify_login_export_delete(page: Page, live_server: Live
     await expect(page).to_have_url(f"{live_server.base_url}/konto/anmelden?hinweis=bestaetigt")
     await check_page(page, "login")
     await page.get_by_label("E-Mail-Adresse").fill(EMAIL)
-    await page.get_by_label("Passwort").fill(PASSWORD)
-    await page.get_by_label("Passwort").press("Enter")
+    await page.locator("#password").fill(PASSWORD)
+    await page.locator("#password").press("Enter")
     await expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
 
     await page.goto("/konto")
@@ -84,7 +77,7 @@ async def test_register_verify_login_export_delete(page: Page, live_server: Live
     # Delete the account: first the list of what goes and what stays, then the confirmation.
     await page.goto("/meine-daten/konto-loeschen")
     await check_page(page, "erase account")
-    await page.get_by_label("Ihr Passwort").fill(PASSWORD)
+    await page.locator("#password").fill(PASSWORD)
     await page.get_by_label("Ja, ich möchte mein Konto und meine Daten endgültig löschen.").check()
     await page.get_by_role("button", name="Konto endgültig löschen").click()
     await expect(page.get_by_role("link", name="Anmelden")).to_be_visible()
@@ -93,6 +86,6 @@ async def test_register_verify_login_export_delete(page: Page, live_server: Live
     # The account is gone: the same credentials no longer work.
     await page.goto("/konto/anmelden")
     await page.get_by_label("E-Mail-Adresse").fill(EMAIL)
-    await page.get_by_label("Passwort").fill(PASSWORD)
+    await page.locator("#password").fill(PASSWORD)
     await page.get_by_role("button", name="Anmelden").click()
     await expect(page.locator(".error-summary, .notice-error").first).to_be_visible()

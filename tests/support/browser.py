@@ -50,3 +50,20 @@ async def check_page(page: Page, name: str) -> None:
     await page.screenshot(path=str(SCREENSHOTS / f"{slug}-320.png"), full_page=True)
     await page.set_viewport_size({"width": 1280, "height": 900})
     assert overflow <= 0, f"{name} scrolls horizontally at 320 CSS px by {overflow} px"
+
+
+async def open_mail(page: Page, subject: str, timeout_s: float = 20.0) -> None:
+    """Open the newest mail with ``subject`` in the development mailbox, reloading until it arrived."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        await page.goto("/dev/mail")
+        link = page.get_by_role("link", name=subject).first
+        if await link.count():
+            await link.click()
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"no mail {subject!r} arrived within {timeout_s} s")
+        await asyncio.sleep(0.5)
