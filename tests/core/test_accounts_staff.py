@@ -171,8 +171,10 @@ async def test_citizen_may_switch_second_factor_on_and_off(
     await login(client, "bea@example.org")
     secret = await enrol(client, clock, "/konto/zwei-faktor/einrichten")
     await post_form(client, "/konto/abmelden", {}, token_from="/konto")
+    clock.advance(timedelta(seconds=30))  # each code works once: the app shows the next one
     assert (await login(client, "bea@example.org")).headers["location"] == "/konto/zwei-faktor"
     await post_form(client, "/konto/zwei-faktor", {"code": totp_code(secret, clock.now().timestamp())})
+    clock.advance(timedelta(seconds=30))
     page = await client.get("/konto")
     assert "/konto/zwei-faktor/ausschalten" in page.text
     wrong = await post_form(client, "/konto/zwei-faktor/ausschalten", {"code": "000000"}, token_from="/konto")
@@ -186,3 +188,23 @@ async def test_citizen_may_switch_second_factor_on_and_off(
     assert off.status_code == 302
     await post_form(client, "/konto/abmelden", {}, token_from="/konto")
     assert (await login(client, "bea@example.org")).headers["location"] == "/konto"
+
+
+async def test_a_code_works_only_once(
+    client: AsyncTestClient[Any], runtime: Runtime, clock: FrozenClock
+) -> None:
+    await make_user(runtime, "op@example.org", roles=(("operator", "dvv"),), verified=True)
+    await login(client, "op@example.org")
+    secret = await enrol(client, clock)
+    await post_form(client, "/konto/abmelden", {}, token_from="/konto")
+    clock.advance(timedelta(seconds=30))
+    code = totp_code(secret, clock.now().timestamp())
+    await login(client, "op@example.org")
+    assert (await post_form(client, "/konto/zwei-faktor", {"code": code})).status_code == 302
+    await post_form(client, "/konto/abmelden", {}, token_from="/konto")
+    # Someone who saw the code tries it again within its 30 seconds: refused.
+    await login(client, "op@example.org")
+    assert (await post_form(client, "/konto/zwei-faktor", {"code": code})).status_code == 400
+    clock.advance(timedelta(seconds=30))
+    fresh = totp_code(secret, clock.now().timestamp())
+    assert (await post_form(client, "/konto/zwei-faktor", {"code": fresh})).status_code == 302

@@ -63,10 +63,20 @@ def totp_uri(secret: str, account: str) -> str:
 
 
 def verify_totp(secret: str, code: str, at: float) -> bool:
+    return totp_step(secret, code, at) is not None
+
+
+def totp_step(secret: str, code: str, at: float) -> int | None:
+    """The 30-second time step whose code matches (one step of clock drift allowed), else None."""
     cleaned = code.replace(" ", "").strip()
     if not cleaned.isdigit() or len(cleaned) != 6:
-        return False
-    return pyotp.TOTP(secret).verify(cleaned, for_time=at, valid_window=1)
+        return None
+    totp = pyotp.TOTP(secret)
+    for drift in (0, -1, 1):
+        moment = at + drift * totp.interval
+        if hmac.compare_digest(totp.at(moment), cleaned):
+            return int(moment // totp.interval)
+    return None
 
 
 def totp_now(secret: str, at: float) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from stadtkern.db.base import Base
@@ -39,6 +39,8 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(default=False)
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None]
+    # The time step of the last accepted code: each code works once.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     # Raised to end every open session of the user (logout everywhere, password change, erasure).
     session_epoch: Mapped[int] = mapped_column(default=0)
 

@@ -8,7 +8,7 @@ import segno
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stadtkern.core.accounts.models import User
-from stadtkern.core.security import new_totp_secret, totp_uri, verify_totp
+from stadtkern.core.security import new_totp_secret, totp_step, totp_uri
 
 
 def requires_second_factor(user: User) -> bool:
@@ -41,9 +41,15 @@ def group_secret(secret: str) -> str:
 
 
 def check_code(user: User, code: str, now: datetime) -> bool:
+    """A valid code, used at most once: a code seen (or one older) is refused, so a code read over
+    someone's shoulder cannot be replayed within its validity window. The caller commits."""
     if not user.totp_secret:
         return False
-    return verify_totp(user.totp_secret, code, now.timestamp())
+    step = totp_step(user.totp_secret, code, now.timestamp())
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        return False
+    user.totp_last_step = step
+    return True
 
 
 async def confirm_enrolment(session: AsyncSession, user: User, code: str, *, now: datetime) -> bool:
@@ -58,4 +64,5 @@ async def disable(session: AsyncSession, user: User) -> None:
     """Switch TOTP off (only for users whose role does not require it; the caller checks)."""
     user.totp_secret = None
     user.totp_enabled_at = None
+    user.totp_last_step = None
     await session.flush()

@@ -158,6 +158,7 @@ class AccountPrivacy:
         user.display_name = ""
         user.password_hash = None
         user.totp_secret = None
+        user.totp_last_step = None
         user.totp_enabled_at = None
         user.email_verified_at = None
         user.last_login_at = None
