@@ -113,7 +113,7 @@ def create_app(
         httponly=True,
         samesite="lax",
         renew_on_access=True,
-        exclude=["/static/", "/healthz", "/sta/"],
+        exclude=["/static/", "/healthz"],
     )
     app = Litestar(
         route_handlers=[healthz, openapi_document, *collect(hook.stadtkern_routes()), *static_routes()],

@@ -14,7 +14,7 @@ from stadtkern.config import ConfigError
 
 ENTRY_POINT_GROUP = "stadtkern.modules"
 # Modules every installation runs, whatever the city profile says.
-CORE_MODULES = ("core", "pages")
+CORE_MODULES = ("core", "pages", "sensorthings")
 
 
 def available_modules() -> dict[str, Any]:

@@ -111,7 +111,8 @@ async def test_runner_runs_due_job_not_future_one(rt: Runtime, clock: FrozenCloc
     later = await add_job(rt, "test.ok", {"n": "later"}, run_at=clock.now() + timedelta(minutes=5))
     now_id = await add_job(rt, "test.ok", {"n": "now"})
     runner = JobRunner(rt)
-    assert await runner.run_until_idle() == 2  # this job and the first hourly core.cleanup
+    # This job, and the first run of every periodic job (core.cleanup, sensorthings.partitions, ...).
+    assert await runner.run_until_idle() == 1 + len(runner.periodic)
     assert kinds.calls == [("ok", 1, {"n": "now"})]
     assert (await load(rt, now_id)).status == "done"
     assert (await load(rt, later)).status == "queued"
@@ -206,7 +207,9 @@ async def test_dedupe_key_allows_one_pending_job(rt: Runtime, clock: FrozenClock
             select(func.count()).select_from(Job).where(Job.dedupe_key == "export:7")
         )
     assert count == 1
-    assert await JobRunner(rt).run_until_idle() == 3  # export:7, export:8 and core.cleanup
+    runner = JobRunner(rt)
+    # export:7, export:8 and the first run of every periodic job.
+    assert await runner.run_until_idle() == 2 + len(runner.periodic)
     assert (await load(rt, first)).status == "done"
     again = await add_job(rt, "test.ok", {"n": 4}, dedupe_key="export:7")
     assert again != first
@@ -232,7 +235,7 @@ async def test_periodic_job_enqueued_once_per_interval_by_two_runners(
         await asyncio.gather(*(r.schedule_periodic() for r in runners))
         assert [j.status for j in await cleanup_jobs(rts[0])] == ["queued"]
 
-        assert await runners[1].run_until_idle() == 1
+        assert await runners[1].run_until_idle() == len(runners[1].periodic)  # each periodic job once
         assert [j.status for j in await cleanup_jobs(rts[0])] == ["done"]
 
         clock.advance(timedelta(minutes=59))

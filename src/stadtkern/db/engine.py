@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,11 @@ from stadtkern.config import ConfigError, Settings
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
+# Modules add SQL functions SQLite lacks (spatial tests, floor/ceil) by appending installers here; each is
+# called with every new DBAPI connection.
+SQLITE_FUNCTION_INSTALLERS: list[Callable[[Any], None]] = []
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -24,6 +30,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+    for install in SQLITE_FUNCTION_INSTALLERS:
+        install(dbapi_connection)
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:

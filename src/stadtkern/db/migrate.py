@@ -23,9 +23,26 @@ def alembic_config(database_url: str, version_dirs: Sequence[Path] = ()) -> Conf
     return config
 
 
-def upgrade(database_url: str, version_dirs: Sequence[Path] = (), target: str = "heads") -> None:
-    """Bring the schema up to date (idempotent). Runs Alembic's own event loop: call from sync code."""
-    command.upgrade(alembic_config(database_url, version_dirs), target)
+def installed_version_dirs() -> list[Path]:
+    """Migration folders of every installed module (hook ``stadtkern_migration_dirs``)."""
+    from stadtkern.modules import available_modules  # late: modules import the app's code
+
+    dirs: list[Path] = []
+    for entry_point in available_modules().values():
+        declare = getattr(entry_point.load(), "stadtkern_migration_dirs", None)
+        if declare is not None:
+            dirs.extend(declare())
+    return dirs
+
+
+def upgrade(database_url: str, version_dirs: Sequence[Path] | None = None, target: str = "heads") -> None:
+    """Bring the schema up to date (idempotent). Runs Alembic's own event loop: call from sync code.
+
+    Without ``version_dirs``, every installed module's migrations run (a module's tables exist even
+    while a city has it switched off, so switching it on needs no migration step).
+    """
+    dirs = installed_version_dirs() if version_dirs is None else version_dirs
+    command.upgrade(alembic_config(database_url, dirs), target)
 
 
 def current_heads(database_url: str, version_dirs: Sequence[Path] = ()) -> list[str]:

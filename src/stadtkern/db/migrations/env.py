@@ -19,6 +19,7 @@ for _module in (
     "stadtkern.core.jobs.models",
     "stadtkern.core.mail.models",
     "stadtkern.pages.models",
+    "stadtkern.sensorthings.models",
 ):
     import_module(_module)
 

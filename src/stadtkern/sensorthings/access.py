@@ -1,0 +1,146 @@
+"""Who may read which Datastreams, and what that means for the entities around them.
+
+- public: everyone;
+- internal: staff (clerk, operator, admin);
+- personal (a household's meter): its owner, and operators whose role is scoped to the organisation that
+  operates the Datastream (or unscoped operators); their reads are audited.
+
+Observations follow their (Multi)Datastream. A Thing, its Locations and HistoricalLocations are hidden when
+all of the Thing's streams are hidden (a meter's Thing would reveal the household's address); a
+FeatureOfInterest is hidden when it only has observations the viewer may not see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
+from sqlalchemy.sql.expression import FromClause
+
+from stadtkern.sensorthings import models as m
+
+Expr = ColumnElement[Any]
+STAFF_ROLES = frozenset({"clerk", "operator", "admin"})
+
+
+@dataclass(frozen=True)
+class Viewer:
+    user_id: int | None = None
+    staff: bool = False
+    # Organisations an operator may see personal streams of; None = all (unscoped operator).
+    operator_scopes: frozenset[str] | None = frozenset()
+    label: str = "anonymous"
+
+    @classmethod
+    def anonymous(cls) -> Viewer:
+        return cls()
+
+    @classmethod
+    def of(cls, user: Any) -> Viewer:
+        """From a core User (or None)."""
+        if user is None:
+            return cls()
+        scopes = user.scopes("operator") if user.has_role("operator") else frozenset()
+        return cls(
+            user_id=user.id,
+            staff=bool(user.role_names() & STAFF_ROLES),
+            operator_scopes=frozenset(scopes) if scopes is not None else None,
+            label=user.email or f"user-{user.id}",
+        )
+
+    @classmethod
+    def system(cls) -> Viewer:
+        """Stadtkern's own services (simulator, alerts): sees everything; not for people."""
+        return cls(user_id=None, staff=True, operator_scopes=None, label="system")
+
+    @property
+    def sees_all_personal(self) -> bool:
+        return self.operator_scopes is None
+
+
+def stream_visible(table: FromClause, viewer: Viewer) -> Expr:
+    """Condition on a Datastream or MultiDatastream table."""
+    access = table.c.access
+    allowed = [access == "public"]
+    if viewer.staff:
+        allowed.append(access == "internal")
+    personal: list[Expr] = []
+    if viewer.user_id is not None:
+        personal.append(table.c.owner_user_id == viewer.user_id)
+    if viewer.operator_scopes is None:
+        personal.append(true())
+    elif viewer.operator_scopes:
+        personal.append(table.c.organisation.in_(sorted(viewer.operator_scopes)))
+    if personal:
+        allowed.append(and_(access == "personal", or_(*personal)))
+    return or_(*allowed)
+
+
+def _hidden_streams(viewer: Viewer, column: str, outer: Any) -> Expr:
+    """EXISTS a (Multi)Datastream linked through ``column`` to ``outer`` that the viewer may not see."""
+    conditions = []
+    for streams in (m.DATASTREAMS, m.MULTI_DATASTREAMS):
+        table = streams.alias()
+        conditions.append(
+            exists(select(table.c.id).where(table.c[column] == outer, not_(stream_visible(table, viewer))))
+        )
+    return or_(*conditions)
+
+
+def _visible_streams(viewer: Viewer, column: str, outer: Any) -> Expr:
+    conditions = []
+    for model in (m.Datastream, m.MultiDatastream):
+        table = model.__table__.alias()
+        conditions.append(
+            exists(select(table.c.id).where(table.c[column] == outer, stream_visible(table, viewer)))
+        )
+    return or_(*conditions)
+
+
+def thing_visible(thing_id: Any, viewer: Viewer) -> Expr:
+    """A Thing with no streams, or with at least one visible stream."""
+    if viewer.sees_all_personal and viewer.staff:
+        return true()
+    return or_(
+        not_(_hidden_streams(viewer, "thing_id", thing_id)), _visible_streams(viewer, "thing_id", thing_id)
+    )
+
+
+def visible(entity_name: str, table: FromClause, viewer: Viewer) -> Expr | None:
+    """The visibility condition for rows of ``table`` (None: every row is visible)."""
+    if viewer.staff and viewer.sees_all_personal:
+        return None
+    if entity_name in ("Datastream", "MultiDatastream"):
+        return stream_visible(table, viewer)
+    if entity_name == "Observation":
+        ds = m.DATASTREAMS.alias()
+        mds = m.MULTI_DATASTREAMS.alias()
+        return or_(
+            table.c.datastream_id.in_(select(ds.c.id).where(stream_visible(ds, viewer))),
+            table.c.multi_datastream_id.in_(select(mds.c.id).where(stream_visible(mds, viewer))),
+        )
+    if entity_name == "Thing":
+        return thing_visible(table.c.id, viewer)
+    if entity_name == "HistoricalLocation":
+        return thing_visible(table.c.thing_id, viewer)
+    if entity_name == "Location":
+        link = m.THING_LOCATIONS.alias()
+        return or_(
+            not_(exists(select(link.c.thing_id).where(link.c.location_id == table.c.id))),
+            exists(
+                select(link.c.thing_id).where(
+                    link.c.location_id == table.c.id, thing_visible(link.c.thing_id, viewer)
+                )
+            ),
+        )
+    if entity_name == "FeatureOfInterest":
+        obs = m.OBSERVATIONS.alias()
+        hidden = visible("Observation", obs, viewer)
+        assert hidden is not None
+        return not_(exists(select(obs.c.id).where(obs.c.feature_of_interest_id == table.c.id, not_(hidden))))
+    return None
+
+
+def never() -> Expr:
+    return false()

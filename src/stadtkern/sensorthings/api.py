@@ -1,0 +1,227 @@
+"""The SensorThings HTTP API at ``/sta/v1.1``: thin handlers around the service.
+
+Errors answer in the shape SensorThings clients read (FROST's): ``{"code", "type": "error", "message"}``.
+Writes need ``Authorization: Bearer <key>``; reads see what the viewer may see (a logged-in session counts).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, Router, delete, get, patch, post, put
+from litestar.exceptions import HTTPException
+from litestar.params import FromPath
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy import select
+
+from stadtkern.core.accounts.models import User
+from stadtkern.core.audit.services import record_personal_read
+from stadtkern.sensorthings import models as m
+from stadtkern.sensorthings.access import Viewer
+from stadtkern.sensorthings.entities import BY_SET
+from stadtkern.sensorthings.ingest import IngestError
+from stadtkern.sensorthings.keys import ANONYMOUS, KeyGrant, check_key
+from stadtkern.sensorthings.query.ast import QueryError
+from stadtkern.sensorthings.service import Forbidden, SensorThingsService
+from stadtkern.sensorthings.store.read import NotFound, PropertyAnswer, ReadContext
+from stadtkern.sensorthings.store.write import TargetMissing, WriteError
+from stadtkern.sensorthings.values import ValueError_
+from stadtkern.web.auth import current_user
+from stadtkern.web.runtime import runtime_of
+
+VERSION_PATH = "/sta/v1.1"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/resource-path/resource-path-to-entities",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/multi-datastream",
+]
+AnyRequest = Request[Any, Any, Any]
+
+
+def sta_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        {"code": status, "type": "error", "message": message}, status_code=status, headers=headers
+    )
+
+
+def service_of(request: AnyRequest) -> SensorThingsService:
+    rt = runtime_of(request)
+    service: SensorThingsService | None = request.app.state.get("sensorthings")
+    if service is None:
+        service = SensorThingsService(rt.sessions, rt.clock, rt.engine.dialect.name)
+        request.app.state.sensorthings = service
+    return service
+
+
+def base_url(request: AnyRequest) -> str:
+    rt = runtime_of(request)
+    root = rt.settings.public_url or str(request.base_url).rstrip("/")
+    return root + VERSION_PATH
+
+
+async def viewer_of(request: AnyRequest) -> tuple[Viewer, User | None]:
+    user = await current_user(request)
+    return Viewer.of(user), user
+
+
+async def grant_of(request: AnyRequest) -> KeyGrant:
+    rt = runtime_of(request)
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        async with rt.sessions() as session:
+            grant = await check_key(
+                session, header[7:].strip(), secret_key=rt.settings.secret_key, now=rt.clock.now()
+            )
+        if grant is None:
+            raise _Unauthorized("the key is unknown or revoked")
+        return grant
+    if rt.settings.sta_anonymous_write:
+        return ANONYMOUS
+    raise _Unauthorized(
+        "writing needs a key: send 'Authorization: Bearer <key>' (keys: stadtkern sta key create)"
+    )
+
+
+class _Unauthorized(Exception):
+    pass
+
+
+def _body(raw: bytes) -> Any:
+    if not raw.strip():
+        raise WriteError("the request body is empty; send a JSON object")
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise WriteError(f"the body is not valid JSON: {exc}") from None
+
+
+def _params(request: AnyRequest) -> dict[str, str]:
+    return {key: value for key, value in request.query_params.items()}
+
+
+@get("/sta/v1.1", include_in_schema=False, name="sta-root")
+async def service_root(request: AnyRequest) -> Response[Any]:
+    base = base_url(request)
+    return Response(
+        {
+            "value": [{"name": name, "url": f"{base}/{name}"} for name in BY_SET],
+            "serverSettings": {"conformance": CONFORMANCE},
+        }
+    )
+
+
+@get("/sta/v1.1/{path:path}", include_in_schema=False, name="sta-read")
+async def read_resource(request: AnyRequest, path: FromPath[str]) -> Response[Any]:
+    viewer, user = await viewer_of(request)
+    _path, answer, ctx = await service_of(request).read(
+        path,
+        _params(request),
+        viewer=viewer,
+        base_url=base_url(request),
+        query_string=request.url.query or "",
+    )
+    if ctx.personal_reads and user is not None:
+        await _audit(request, user, ctx)
+    if isinstance(answer, PropertyAnswer):
+        name, value = answer.value
+        if _path.value:
+            if value is None:
+                return Response(None, status_code=204)
+            text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
+            return Response(text, media_type="text/plain")
+        if value is None:
+            return Response(None, status_code=204)
+        return Response({name: value})
+    return Response(answer)
+
+
+async def _audit(request: AnyRequest, user: User, ctx: ReadContext) -> None:
+    """Staff read personal Datastreams or their Observations: write who read whose data."""
+    rt = runtime_of(request)
+    ids = {key for kind, key in ctx.personal_reads if kind.startswith("Datastream")}
+    multi = {key for kind, key in ctx.personal_reads if kind.startswith("MultiDatastream")}
+    async with rt.sessions() as session:
+        owners: set[tuple[int, str, int]] = set()
+        for model, keys in ((m.Datastream, ids), (m.MultiDatastream, multi)):
+            if not keys:
+                continue
+            rows = await session.execute(
+                select(model.id, model.owner_user_id).where(
+                    model.id.in_(sorted(keys)), model.access == "personal", model.owner_user_id.is_not(None)
+                )
+            )
+            owners |= {(row.owner_user_id, model.__name__, row.id) for row in rows}
+        for owner_id, kind, stream_id in sorted(owners):
+            if owner_id == user.id:
+                continue
+            owner = await session.get(User, owner_id)
+            if owner is not None:
+                await record_personal_read(
+                    session, actor=user, subject=owner, now=rt.clock.now(), target=f"{kind}s({stream_id})"
+                )
+        await session.commit()
+
+
+@post("/sta/v1.1/{path:path}", include_in_schema=False, name="sta-create", status_code=HTTP_201_CREATED)
+async def create_resource(request: AnyRequest, path: FromPath[str]) -> Response[Any]:
+    grant = await grant_of(request)
+    body = _body(await request.body())
+    created = await service_of(request).create(path, body, grant=grant, base_url=base_url(request))
+    return Response(None, status_code=HTTP_201_CREATED, headers={"Location": created.location})
+
+
+@patch("/sta/v1.1/{path:path}", include_in_schema=False, name="sta-patch", status_code=HTTP_200_OK)
+async def patch_resource(request: AnyRequest, path: FromPath[str]) -> Response[Any]:
+    grant = await grant_of(request)
+    await service_of(request).update(path, _body(await request.body()), grant=grant, replace_all=False)
+    return Response(None, status_code=HTTP_200_OK)
+
+
+@put("/sta/v1.1/{path:path}", include_in_schema=False, name="sta-put", status_code=HTTP_200_OK)
+async def put_resource(request: AnyRequest, path: FromPath[str]) -> Response[Any]:
+    grant = await grant_of(request)
+    await service_of(request).update(path, _body(await request.body()), grant=grant, replace_all=True)
+    return Response(None, status_code=HTTP_200_OK)
+
+
+@delete("/sta/v1.1/{path:path}", include_in_schema=False, name="sta-delete", status_code=HTTP_200_OK)
+async def delete_resource(request: AnyRequest, path: FromPath[str]) -> Response[Any]:
+    grant = await grant_of(request)
+    await service_of(request).delete(path, grant=grant)
+    return Response(None, status_code=HTTP_200_OK)
+
+
+def _handle(request: AnyRequest, exc: Exception) -> Response[Any]:
+    if isinstance(exc, QueryError):
+        return sta_error(400, str(exc))
+    if isinstance(exc, (WriteError, IngestError, ValueError_)):
+        return sta_error(400, str(exc))
+    if isinstance(exc, (NotFound, TargetMissing)):
+        return sta_error(404, str(exc))
+    if isinstance(exc, Forbidden):
+        return sta_error(403, str(exc))
+    if isinstance(exc, _Unauthorized):
+        return sta_error(401, str(exc), headers={"WWW-Authenticate": 'Bearer realm="stadtkern"'})
+    if isinstance(exc, HTTPException):
+        return sta_error(exc.status_code, str(exc.detail))
+    import logging
+
+    logging.getLogger("stadtkern.sensorthings").exception("unexpected error", exc_info=exc)
+    return sta_error(500, "internal error; it was logged")
+
+
+ROUTER = Router(
+    path="/",
+    route_handlers=[
+        service_root,
+        read_resource,
+        create_resource,
+        patch_resource,
+        put_resource,
+        delete_resource,
+    ],
+    exception_handlers={Exception: _handle},
+)

@@ -1,0 +1,56 @@
+"""The SensorThings core as a module: its tables, migrations, HTTP API and SQLite functions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from litestar.types import ControllerRouterHandler
+
+from stadtkern.contracts import JobKind, PeriodicJob
+from stadtkern.core.jobs.context import JobContext
+from stadtkern.db.engine import SQLITE_FUNCTION_INSTALLERS
+from stadtkern.hookspecs import hookimpl
+from stadtkern.sensorthings import api, models, partitions
+from stadtkern.sensorthings.store import sqlite_functions
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+
+if sqlite_functions.install not in SQLITE_FUNCTION_INSTALLERS:
+    SQLITE_FUNCTION_INSTALLERS.append(sqlite_functions.install)
+
+
+@hookimpl
+def stadtkern_routes() -> Sequence[ControllerRouterHandler]:
+    return [api.ROUTER]
+
+
+@hookimpl
+def stadtkern_models() -> Sequence[Any]:
+    return [models]
+
+
+@hookimpl
+def stadtkern_migration_dirs() -> Sequence[Path]:
+    return [MIGRATIONS]
+
+
+async def keep_partitions_ready(context: JobContext, payload: dict[str, Any]) -> None:
+    """PostgreSQL: the current month's and the next three months' observation partitions exist."""
+    engine = context.runtime.engine
+    if engine.dialect.name != "postgresql":
+        return
+    async with engine.begin() as connection:
+        await partitions.ensure_months(connection, context.runtime.clock.now(), months=4)
+
+
+@hookimpl
+def stadtkern_job_kinds() -> Sequence[JobKind]:
+    return [JobKind("sensorthings.partitions", keep_partitions_ready, max_attempts=3)]
+
+
+@hookimpl
+def stadtkern_periodic_jobs() -> Sequence[PeriodicJob]:
+    return [PeriodicJob("sensorthings.partitions", every=timedelta(hours=6))]

@@ -1,0 +1,1 @@
+"""The SensorThings query language: resource paths and query options, parsed into a small AST."""

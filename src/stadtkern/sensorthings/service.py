@@ -1,0 +1,158 @@
+"""The SensorThings service: what the HTTP API, the MQTT endpoint and other modules call.
+
+Other modules use it instead of HTTP (create Things and Datastreams, write observations, read series,
+latest values and aggregates). Every method takes the session from the caller or opens its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from stadtkern.core.clock import Clock
+from stadtkern.sensorthings import models as m
+from stadtkern.sensorthings.access import Viewer
+from stadtkern.sensorthings.entities import BY_SET, ENTITY_TYPES, EntityType
+from stadtkern.sensorthings.ingest import IngestError
+from stadtkern.sensorthings.keys import KeyGrant
+from stadtkern.sensorthings.query.ast import QueryError, QueryOptions, ResourcePath
+from stadtkern.sensorthings.query.options import parse_query
+from stadtkern.sensorthings.query.path import parse_resource_path
+from stadtkern.sensorthings.serialize import self_link
+from stadtkern.sensorthings.store import read as reading
+from stadtkern.sensorthings.store import write as writing
+
+
+class Forbidden(PermissionError):
+    """The key may not write there (becomes 403)."""
+
+
+@dataclass(frozen=True)
+class Created:
+    entity: EntityType
+    id: int
+    location: str
+
+
+class SensorThingsService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, dialect: str) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.dialect = dialect
+
+    # ---- reading ------------------------------------------------------------------------------------
+
+    async def read(
+        self,
+        path_text: str,
+        params: Mapping[str, str],
+        *,
+        viewer: Viewer,
+        base_url: str,
+        query_string: str = "",
+    ) -> tuple[ResourcePath, Any, reading.ReadContext]:
+        path = parse_resource_path(path_text)
+        options = parse_query(params)
+        async with self.sessions() as session:
+            ctx = reading.ReadContext(session, base_url, viewer, self.clock.now(), self.dialect)
+            answer = await reading.read(ctx, path, options, query_string)
+        return path, answer, ctx
+
+    # ---- writing ------------------------------------------------------------------------------------
+
+    async def create(self, path_text: str, body: Any, *, grant: KeyGrant, base_url: str) -> Created:
+        path = parse_resource_path(path_text)
+        if not path.segments or path.value or path.ref:
+            raise QueryError("POST needs an entity set, e.g. /Things or /Things(1)/Datastreams", "path")
+        async with self.sessions() as session, session.begin():
+            ctx = writing.WriteContext(session, self.clock.now(), Viewer.system())
+            if len(path.segments) == 1:
+                segment = path.segments[0]
+                entity = BY_SET.get(segment.name)
+                if entity is None or segment.key is not None:
+                    raise QueryError(f"cannot POST to {path_text}", "path")
+                await self._check_grant(session, grant, entity, body, parent=None)
+                new_id = await writing.create(ctx, entity, body)
+            else:
+                parent_path = ResourcePath(path.segments[:-1])
+                target = reading.resolve(parent_path)
+                last = path.segments[-1]
+                if not target.single or last.key is not None or target.property:
+                    raise QueryError(f"cannot POST to {path_text}", "path")
+                parent_entity = target.entity
+                parent_id = await session.scalar(target.ids)
+                if parent_id is None:
+                    raise reading.NotFound(f"{target.path_text} does not exist")
+                nav = parent_entity.navs.get(last.name)
+                if nav is None or not nav.many:
+                    raise QueryError(
+                        f"{parent_entity.name} has no collection {last.name!r} to add to", "path"
+                    )
+                entity = ENTITY_TYPES[nav.target]
+                await self._check_grant(session, grant, entity, body, parent=(parent_entity, int(parent_id)))
+                new_id = await writing.create(ctx, entity, body, parent=(nav, int(parent_id)))
+        return Created(entity, new_id, self_link(base_url, entity, new_id))
+
+    async def _check_grant(
+        self,
+        session: AsyncSession,
+        grant: KeyGrant,
+        entity: EntityType,
+        body: Any,
+        parent: tuple[EntityType, int] | None,
+    ) -> None:
+        """Restricted keys may only add Observations to their Datastreams (or their Things' Datastreams)."""
+        if grant.unrestricted:
+            return
+        if entity.name != "Observation":
+            raise Forbidden("this key may only create Observations")
+        datastream_id: int | None = None
+        if parent is not None and parent[0].name == "Datastream":
+            datastream_id = parent[1]
+        elif isinstance(body, dict) and isinstance(body.get("Datastream"), dict):
+            raw = body["Datastream"].get("@iot.id")
+            datastream_id = int(raw) if isinstance(raw, int) else None
+        if datastream_id is None:
+            raise Forbidden("this key may only add Observations to existing Datastreams it is scoped to")
+        thing_id = await session.scalar(select(m.Datastream.thing_id).where(m.Datastream.id == datastream_id))
+        if not grant.allows(thing_id=thing_id, datastream_id=datastream_id):
+            raise Forbidden(f"this key may not write to Datastreams({datastream_id})")
+
+    async def update(self, path_text: str, body: Any, *, grant: KeyGrant, replace_all: bool) -> None:
+        entity, key = self._single(path_text)
+        if not grant.unrestricted:
+            raise Forbidden("this key may only create Observations")
+        async with self.sessions() as session, session.begin():
+            ctx = writing.WriteContext(session, self.clock.now(), Viewer.system())
+            await writing.update_entity(ctx, entity, key, body, replace_all=replace_all)
+
+    async def delete(self, path_text: str, *, grant: KeyGrant) -> None:
+        entity, key = self._single(path_text)
+        if not grant.unrestricted:
+            raise Forbidden("this key may only create Observations")
+        async with self.sessions() as session, session.begin():
+            ctx = writing.WriteContext(session, self.clock.now(), Viewer.system())
+            await writing.delete_entity(ctx, entity, key)
+
+    def _single(self, path_text: str) -> tuple[EntityType, int]:
+        path = parse_resource_path(path_text)
+        if len(path.segments) != 1 or path.segments[0].key is None or path.value or path.ref:
+            raise QueryError("update and delete address one entity, e.g. /Things(1)", "path")
+        entity = BY_SET.get(path.segments[0].name)
+        if entity is None:
+            raise QueryError(f"unknown entity set {path.segments[0].name!r}", "path")
+        key = path.segments[0].key
+        if not isinstance(key, int):
+            raise QueryError("ids are integers", "path")
+        return entity, key
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+__all__ = ["Created", "Forbidden", "IngestError", "QueryOptions", "SensorThingsService"]

@@ -1,0 +1,1 @@
+"""Reading and writing SensorThings entities in the database."""

@@ -1,0 +1,43 @@
+"""PostgreSQL keeps observations in monthly partitions; the periodic job prepares the coming months."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+
+from stadtkern.core.jobs.runner import JobRunner
+from tests.sensorthings.conftest import THING, create, get
+
+
+async def test_partition_job_prepares_months_and_rows_land_there(
+    sta: AsyncTestClient[Any], sta_app: Litestar, db_kind: str
+) -> None:
+    if db_kind != "postgresql":
+        pytest.skip("partitions exist only on PostgreSQL; SQLite stores observations in one table")
+    runtime = sta_app.state.runtime
+    await JobRunner(runtime).run_until_idle()
+    async with runtime.engine.connect() as conn:
+        names = set(
+            (
+                await conn.execute(
+                    text("SELECT CAST(CAST(inhrelid AS regclass) AS text) FROM pg_inherits "
+                         "WHERE inhparent = CAST('sta_observations' AS regclass)")
+                )
+            ).scalars()
+        )
+    # The clock stands at 2026-11-17: November 2026 to February 2027, plus the default partition.
+    assert {"sta_observations_y2026m11", "sta_observations_y2027m02", "sta_observations_default"} <= names
+    thing = await create(sta, "Things", THING)
+    ds = (await get(sta, f"Things({thing})/Datastreams"))["value"][0]["@iot.id"]
+    await create(sta, f"Datastreams({ds})/Observations", {"phenomenonTime": "2026-11-17T10:00:00Z", "result": 1})
+    await create(sta, f"Datastreams({ds})/Observations", {"phenomenonTime": "2020-01-01T00:00:00Z", "result": 2})
+    async with runtime.engine.connect() as conn:
+        november = (await conn.execute(text("SELECT count(*) FROM sta_observations_y2026m11"))).scalar()
+        default = (await conn.execute(text("SELECT count(*) FROM sta_observations_default"))).scalar()
+    assert (november, default) == (1, 1)
+    both = await get(sta, f"Datastreams({ds})/Observations?$orderby=phenomenonTime")
+    assert [o["result"] for o in both["value"]] == [2, 1]
