@@ -17,8 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stadtkern.core.clock import Clock
 from stadtkern.sensorthings import models as m
 from stadtkern.sensorthings.access import Viewer
+from stadtkern.sensorthings.batch import BatchRequest, Outcome, parse_batch, resolve_url
+from stadtkern.sensorthings.dataarray import parse_create_observations
 from stadtkern.sensorthings.entities import BY_SET, ENTITY_TYPES, EntityType
-from stadtkern.sensorthings.ingest import IngestError
+from stadtkern.sensorthings.errors import Forbidden, status_for
+from stadtkern.sensorthings.ingest import IngestError, insert_observations
 from stadtkern.sensorthings.keys import KeyGrant
 from stadtkern.sensorthings.query.ast import QueryError, QueryOptions, ResourcePath
 from stadtkern.sensorthings.query.options import parse_query
@@ -26,10 +29,6 @@ from stadtkern.sensorthings.query.path import parse_resource_path
 from stadtkern.sensorthings.serialize import self_link
 from stadtkern.sensorthings.store import read as reading
 from stadtkern.sensorthings.store import write as writing
-
-
-class Forbidden(PermissionError):
-    """The key may not write there (becomes 403)."""
 
 
 @dataclass(frozen=True)
@@ -66,36 +65,38 @@ class SensorThingsService:
     # ---- writing ------------------------------------------------------------------------------------
 
     async def create(self, path_text: str, body: Any, *, grant: KeyGrant, base_url: str) -> Created:
+        async with self.sessions() as session, session.begin():
+            return await self._create_in(session, path_text, body, grant=grant, base_url=base_url)
+
+    async def _create_in(
+        self, session: AsyncSession, path_text: str, body: Any, *, grant: KeyGrant, base_url: str
+    ) -> Created:
         path = parse_resource_path(path_text)
         if not path.segments or path.value or path.ref:
             raise QueryError("POST needs an entity set, e.g. /Things or /Things(1)/Datastreams", "path")
-        async with self.sessions() as session, session.begin():
-            ctx = writing.WriteContext(session, self.clock.now(), Viewer.system())
-            if len(path.segments) == 1:
-                segment = path.segments[0]
-                entity = BY_SET.get(segment.name)
-                if entity is None or segment.key is not None:
-                    raise QueryError(f"cannot POST to {path_text}", "path")
-                await self._check_grant(session, grant, entity, body, parent=None)
-                new_id = await writing.create(ctx, entity, body)
-            else:
-                parent_path = ResourcePath(path.segments[:-1])
-                target = reading.resolve(parent_path)
-                last = path.segments[-1]
-                if not target.single or last.key is not None or target.property:
-                    raise QueryError(f"cannot POST to {path_text}", "path")
-                parent_entity = target.entity
-                parent_id = await session.scalar(target.ids)
-                if parent_id is None:
-                    raise reading.NotFound(f"{target.path_text} does not exist")
-                nav = parent_entity.navs.get(last.name)
-                if nav is None or not nav.many:
-                    raise QueryError(
-                        f"{parent_entity.name} has no collection {last.name!r} to add to", "path"
-                    )
-                entity = ENTITY_TYPES[nav.target]
-                await self._check_grant(session, grant, entity, body, parent=(parent_entity, int(parent_id)))
-                new_id = await writing.create(ctx, entity, body, parent=(nav, int(parent_id)))
+        ctx = writing.WriteContext(session, self.clock.now(), Viewer.system())
+        if len(path.segments) == 1:
+            segment = path.segments[0]
+            entity = BY_SET.get(segment.name)
+            if entity is None or segment.key is not None:
+                raise QueryError(f"cannot POST to {path_text}", "path")
+            await self._check_grant(session, grant, entity, body, parent=None)
+            new_id = await writing.create(ctx, entity, body)
+        else:
+            target = reading.resolve(ResourcePath(path.segments[:-1]))
+            last = path.segments[-1]
+            if not target.single or last.key is not None or target.property:
+                raise QueryError(f"cannot POST to {path_text}", "path")
+            parent_entity = target.entity
+            parent_id = await session.scalar(target.ids)
+            if parent_id is None:
+                raise reading.NotFound(f"{target.path_text} does not exist")
+            nav = parent_entity.navs.get(last.name)
+            if nav is None or not nav.many:
+                raise QueryError(f"{parent_entity.name} has no collection {last.name!r} to add to", "path")
+            entity = ENTITY_TYPES[nav.target]
+            await self._check_grant(session, grant, entity, body, parent=(parent_entity, int(parent_id)))
+            new_id = await writing.create(ctx, entity, body, parent=(nav, int(parent_id)))
         return Created(entity, new_id, self_link(base_url, entity, new_id))
 
     async def _check_grant(
@@ -124,20 +125,28 @@ class SensorThingsService:
             raise Forbidden(f"this key may not write to Datastreams({datastream_id})")
 
     async def update(self, path_text: str, body: Any, *, grant: KeyGrant, replace_all: bool) -> None:
+        async with self.sessions() as session, session.begin():
+            await self._update_in(session, path_text, body, grant=grant, replace_all=replace_all)
+
+    async def _update_in(
+        self, session: AsyncSession, path_text: str, body: Any, *, grant: KeyGrant, replace_all: bool
+    ) -> None:
         entity, key = self._single(path_text)
         if not grant.unrestricted:
             raise Forbidden("this key may only create Observations")
-        async with self.sessions() as session, session.begin():
-            ctx = writing.WriteContext(session, self.clock.now(), Viewer.system())
-            await writing.update_entity(ctx, entity, key, body, replace_all=replace_all)
+        ctx = writing.WriteContext(session, self.clock.now(), Viewer.system())
+        await writing.update_entity(ctx, entity, key, body, replace_all=replace_all)
 
     async def delete(self, path_text: str, *, grant: KeyGrant) -> None:
+        async with self.sessions() as session, session.begin():
+            await self._delete_in(session, path_text, grant=grant)
+
+    async def _delete_in(self, session: AsyncSession, path_text: str, *, grant: KeyGrant) -> None:
         entity, key = self._single(path_text)
         if not grant.unrestricted:
             raise Forbidden("this key may only create Observations")
-        async with self.sessions() as session, session.begin():
-            ctx = writing.WriteContext(session, self.clock.now(), Viewer.system())
-            await writing.delete_entity(ctx, entity, key)
+        ctx = writing.WriteContext(session, self.clock.now(), Viewer.system())
+        await writing.delete_entity(ctx, entity, key)
 
     def _single(self, path_text: str) -> tuple[EntityType, int]:
         path = parse_resource_path(path_text)
@@ -151,8 +160,142 @@ class SensorThingsService:
             raise QueryError("ids are integers", "path")
         return entity, key
 
+    async def create_observations(self, body: Any, *, grant: KeyGrant, base_url: str) -> list[str]:
+        """CreateObservations (Data Array): one transaction; per row a self link, or "error"."""
+        now = self.clock.now()
+        blocks = parse_create_observations(body, now)
+        answer: list[str] = []
+        async with self.sessions() as session, session.begin():
+            for block in blocks:
+                if not grant.unrestricted:
+                    thing_id = None
+                    if block.datastream_id is not None:
+                        thing_id = await session.scalar(
+                            select(m.Datastream.thing_id).where(m.Datastream.id == block.datastream_id)
+                        )
+                    if not grant.allows(thing_id=thing_id, datastream_id=block.datastream_id):
+                        raise Forbidden(f"this key may not write to Datastreams({block.datastream_id})")
+                ids = await insert_observations(
+                    session,
+                    block.items,
+                    datastream_id=block.datastream_id,
+                    multi_datastream_id=block.multi_datastream_id,
+                    now=now,
+                )
+                created = iter(ids)
+                observation = ENTITY_TYPES["Observation"]
+                for index in range(block.size):
+                    if index in block.errors:
+                        answer.append("error")
+                    else:
+                        answer.append(self_link(base_url, observation, next(created)))
+        return answer
+
+    async def batch(
+        self, body: Any, *, grant: KeyGrant, viewer: Viewer, base_url: str
+    ) -> list[dict[str, Any]]:
+        """Run a JSON batch; requests of one atomicity group share a transaction."""
+        requests = parse_batch(body)
+        created: dict[str, str] = {}
+        responses: list[dict[str, Any]] = []
+        index = 0
+        while index < len(requests):
+            group = [requests[index]]
+            index += 1
+            while (
+                group[0].group is not None
+                and index < len(requests)
+                and requests[index].group == group[0].group
+            ):
+                group.append(requests[index])
+                index += 1
+            outcomes = await self._run_group(group, created, grant=grant, viewer=viewer, base_url=base_url)
+            responses += [outcome.json(request.id) for request, outcome in zip(group, outcomes, strict=True)]
+        return responses
+
+    async def _run_group(
+        self,
+        group: list[BatchRequest],
+        created: dict[str, str],
+        *,
+        grant: KeyGrant,
+        viewer: Viewer,
+        base_url: str,
+    ) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        made: dict[str, str] = {}
+        try:
+            async with self.sessions() as session, session.begin():
+                for request in group:
+                    outcome = await self._run_one(
+                        session, request, {**created, **made}, grant, viewer, base_url
+                    )
+                    if outcome.status >= 400 and len(group) > 1:
+                        # One failure undoes the whole atomicity group.
+                        raise _GroupFailed(request.id, outcome)
+                    if outcome.location and request.method == "post":
+                        made[request.id] = outcome.location.removeprefix(base_url + "/")
+                    outcomes.append(outcome)
+        except _GroupFailed as failed:
+            message = f"not stored: request {failed.request_id} of this atomicity group failed"
+            return [
+                failed.outcome
+                if r.id == failed.request_id
+                else Outcome(424, {"code": 424, "type": "error", "message": message})
+                for r in group
+            ]
+        created.update(made)
+        return outcomes
+
+    async def _run_one(
+        self,
+        session: AsyncSession,
+        request: BatchRequest,
+        created: dict[str, str],
+        grant: KeyGrant,
+        viewer: Viewer,
+        base_url: str,
+    ) -> Outcome:
+        try:
+            url = resolve_url(request.url, created)
+            path_text, _sep, query = url.partition("?")
+            if request.method == "get":
+                from urllib.parse import parse_qsl
+
+                params = dict(parse_qsl(query, keep_blank_values=True))
+                _path, answer, _ctx = await self.read(
+                    path_text, params, viewer=viewer, base_url=base_url, query_string=query
+                )
+                return Outcome(
+                    200, answer if isinstance(answer, dict) else {"value": getattr(answer, "value", None)}
+                )
+            if request.method == "post":
+                made = await self._create_in(session, path_text, request.body, grant=grant, base_url=base_url)
+                return Outcome(201, location=made.location)
+            if request.method in ("patch", "put"):
+                await self._update_in(
+                    session, path_text, request.body, grant=grant, replace_all=request.method == "put"
+                )
+                return Outcome(200)
+            await self._delete_in(session, path_text, grant=grant)
+            return Outcome(200)
+        except KeyError as exc:
+            return Outcome(400, {"code": 400, "type": "error", "message": str(exc.args[0])})
+        except Exception as exc:
+            status = status_for(exc)
+            if status is None:
+                raise
+            return Outcome(status, {"code": status, "type": "error", "message": str(exc)})
+
     def now(self) -> datetime:
         return self.clock.now()
+
+
+class _GroupFailed(Exception):
+    def __init__(self, request_id: str, outcome: Outcome) -> None:
+        super().__init__(request_id)
+        self.request_id = request_id
+        self.outcome = outcome
 
 
 __all__ = ["Created", "Forbidden", "IngestError", "QueryOptions", "SensorThingsService"]

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import FromClause
 
 from stadtkern.sensorthings.access import Viewer, visible
+from stadtkern.sensorthings.dataarray import DataArrayError, data_array
 from stadtkern.sensorthings.entities import BY_SET, ENTITY_TYPES, EntityType, Nav
 from stadtkern.sensorthings.query.ast import Expand, QueryError, QueryOptions, ResourcePath
 from stadtkern.sensorthings.serialize import entity_json, property_value, self_link
@@ -206,6 +207,13 @@ async def read(
     _note_personal(ctx, entity, rows)
     if path.ref:
         answer["value"] = [{"@iot.selfLink": self_link(ctx.base_url, entity, row["id"])} for row in rows]
+    elif options.result_format == "dataArray":
+        if entity.name != "Observation":
+            raise QueryError("$resultFormat=dataArray applies to Observations only", "$resultFormat")
+        try:
+            answer["value"] = data_array(rows, options.select, ctx.base_url)
+        except DataArrayError as exc:
+            raise QueryError(str(exc), "$select") from None
     else:
         documents = [entity_json(entity, row, ctx.base_url, options.select) for row in rows]
         await _expand(ctx, entity, rows, documents, options.expand)
