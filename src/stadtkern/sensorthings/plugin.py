@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import click
 from litestar.types import ControllerRouterHandler
 
 from stadtkern.contracts import JobKind, PeriodicJob
@@ -14,12 +15,18 @@ from stadtkern.core.jobs.context import JobContext
 from stadtkern.db.engine import SQLITE_FUNCTION_INSTALLERS
 from stadtkern.hookspecs import hookimpl
 from stadtkern.sensorthings import api, models, partitions
+from stadtkern.sensorthings import cli as sta_cli
 from stadtkern.sensorthings.store import sqlite_functions
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 
 if sqlite_functions.install not in SQLITE_FUNCTION_INSTALLERS:
     SQLITE_FUNCTION_INSTALLERS.append(sqlite_functions.install)
+
+
+@hookimpl
+def stadtkern_cli_commands() -> Sequence[click.Command]:
+    return [sta_cli.sta]
 
 
 @hookimpl

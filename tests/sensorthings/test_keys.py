@@ -1,0 +1,71 @@
+"""Writes need a key (Authorization: Bearer); restricted keys only add Observations to their streams."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from stadtkern.app import create_app
+from stadtkern.core.clock import FrozenClock
+from stadtkern.sensorthings.keys import create_key, revoke_key
+from tests.conftest import make_settings
+from tests.sensorthings.conftest import ROOT, THING
+
+
+async def test_keys_guard_writes(db_url: str, data_dir: Path, clock: FrozenClock) -> None:
+    settings = make_settings(db_url, data_dir)  # no anonymous writes
+    app = create_app(settings, clock=clock, run_jobs=False)
+    runtime = app.state.runtime
+    if runtime.engine.dialect.name == "postgresql":
+        runtime.engine = create_async_engine(settings.database_url, poolclass=NullPool)
+        runtime.sessions.configure(bind=runtime.engine)
+    async with runtime.sessions() as session:
+        admin_key, admin_token = await create_key(
+            session, name="Leitstelle", secret_key=settings.secret_key, now=clock.now()
+        )
+        await session.commit()
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
+        anonymous = await client.post(f"{ROOT}/Things", json=THING)
+        assert anonymous.status_code == 401
+        assert anonymous.headers["www-authenticate"].startswith("Bearer")
+        assert "key" in anonymous.json()["message"]
+        wrong = await client.post(
+            f"{ROOT}/Things", json=THING, headers={"Authorization": "Bearer stk_falsch"}
+        )
+        assert wrong.status_code == 401
+        admin = {"Authorization": f"Bearer {admin_token}"}
+        created = await client.post(f"{ROOT}/Things", json=THING, headers=admin)
+        assert created.status_code == 201
+        thing_id = int(created.headers["location"].rsplit("(", 1)[1].rstrip(")"))
+        ds = (await client.get(f"{ROOT}/Things({thing_id})/Datastreams")).json()["value"][0]["@iot.id"]
+        other = await client.post(f"{ROOT}/Things", json=THING, headers=admin)
+        other_id = int(other.headers["location"].rsplit("(", 1)[1].rstrip(")"))
+        other_ds = (await client.get(f"{ROOT}/Things({other_id})/Datastreams")).json()["value"][0]["@iot.id"]
+
+        async with runtime.sessions() as session:
+            _key, gateway = await create_key(
+                session, name="Gateway", secret_key=settings.secret_key, now=clock.now(), things=[thing_id]
+            )
+            await session.commit()
+        scoped = {"Authorization": f"Bearer {gateway}"}
+        ok = await client.post(f"{ROOT}/Datastreams({ds})/Observations", json={"result": 4}, headers=scoped)
+        assert ok.status_code == 201
+        elsewhere = await client.post(
+            f"{ROOT}/Datastreams({other_ds})/Observations", json={"result": 4}, headers=scoped
+        )
+        assert elsewhere.status_code == 403
+        not_observation = await client.post(f"{ROOT}/Things", json=THING, headers=scoped)
+        assert not_observation.status_code == 403
+        delete = await client.delete(f"{ROOT}/Things({thing_id})", headers=scoped)
+        assert delete.status_code == 403
+
+        async with runtime.sessions() as session:
+            assert await revoke_key(session, admin_key.id, clock.now())
+            await session.commit()
+        revoked = await client.post(f"{ROOT}/Things", json=THING, headers=admin)
+        assert revoked.status_code == 401
+    await runtime.engine.dispose()
