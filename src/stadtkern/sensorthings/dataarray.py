@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from stadtkern.sensorthings.entities import ENTITY_TYPES
+from stadtkern.sensorthings.fastpath import columns_of
 from stadtkern.sensorthings.ingest import ObservationInput
 from stadtkern.sensorthings.serialize import property_value
 from stadtkern.sensorthings.values import ValueError_, parse_interval, parse_time
@@ -36,6 +37,8 @@ class Block:
     datastream_id: int | None
     multi_datastream_id: int | None
     items: list[ObservationInput] = field(default_factory=list)
+    # Set instead of ``items`` when the block took the columnar fast path (fastpath.py).
+    columns: dict[str, list[Any]] | None = None
     # Index in the block -> the reason the row was refused.
     errors: dict[int, str] = field(default_factory=dict)
     size: int = 0
@@ -82,6 +85,11 @@ def parse_create_observations(body: Any, now: datetime) -> list[Block]:
         if not isinstance(rows, list):
             raise DataArrayError(f"{where}/dataArray must be a list of rows")
         block = Block(datastream_id, multi_id, size=len(rows))
+        if datastream_id is not None:
+            block.columns = columns_of(components, rows)
+            if block.columns is not None:
+                blocks.append(block)
+                continue
         positions = {name: i for i, name in enumerate(components)}
         width = len(components)
         for row_index, row in enumerate(rows):

@@ -5,17 +5,21 @@ service API) ends here, so the rules are the same for all.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stadtkern.sensorthings import models as m
+from stadtkern.sensorthings.fastpath import sqlite_time
 from stadtkern.sensorthings.values import ValueError_, parse_interval, parse_time, split_result
 
 OBSERVATION_FIELDS = {
@@ -242,18 +246,107 @@ async def insert_observations(
                 generated = await feature_for_thing(session, stream.thing_id)
             feature_id = generated
         rows.append(_row(stream, item, feature_id))
-    table = m.OBSERVATIONS
     if stream.deduplicate:
         ids = await _insert_deduplicated(session, rows)
     else:
-        result = await session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-        )
-        ids = [int(row[0]) for row in result.all()]
+        ids = await bulk_insert(session, rows)
     await _update_stream(session, stream, rows)
     if not stream.multi:
         await _update_latest(session, stream.id, rows, ids)
     return ids
+
+
+async def insert_columns(
+    session: AsyncSession,
+    columns: dict[str, list[Any]],
+    *,
+    datastream_id: int,
+    now: datetime,
+) -> list[int]:
+    """Store a simple block given as column lists (see fastpath.py); same rules as insert_observations."""
+    stream = await stream_info(session, datastream_id, None)
+    if stream.deduplicate:
+        # Re-sent rows must be found first: the general path does that row by row.
+        items = [
+            ObservationInput(phenomenon_time=t, phenomenon_time_end=None, result=value, result_time=rt)
+            for t, value, rt in zip(
+                columns["phenomenon_time"],
+                [
+                    int(v) if k == m.RESULT_INT else v
+                    for v, k in zip(columns["result_number"], columns["result_type"], strict=True)
+                ],
+                columns.get("result_time", [None] * len(columns["phenomenon_time"])),
+                strict=True,
+            )
+        ]
+        return await insert_observations(session, items, datastream_id=datastream_id, now=now)
+    count = len(columns["phenomenon_time"])
+    if count == 0:
+        return []
+    feature_id = await feature_for_thing(session, stream.thing_id)
+    names = ["datastream_id", "feature_of_interest_id", *columns]
+    lists = [[stream.id] * count, [feature_id] * count, *columns.values()]
+    ids = await _copy_rows(session, names, lists)
+    times = columns["phenomenon_time"]
+    bounds = [
+        {"phenomenon_time": min(times), "phenomenon_time_end": None, "result_time": None},
+        {
+            "phenomenon_time": max(times),
+            "phenomenon_time_end": None,
+            "result_time": max(columns["result_time"]) if "result_time" in columns else None,
+        },
+    ]
+    if "result_time" in columns:
+        bounds[0]["result_time"] = min(columns["result_time"])
+    await _update_stream(session, stream, bounds)
+    newest = max(range(count), key=lambda i: (times[i], ids[i]))
+    latest_row = {
+        "phenomenon_time": times[newest],
+        "result_type": columns["result_type"][newest],
+        "result_number": columns["result_number"][newest],
+        "result_string": None,
+        "result_json": None,
+    }
+    await _update_latest(session, stream.id, [latest_row], [ids[newest]])
+    return ids
+
+
+async def _copy_rows(session: AsyncSession, names: list[str], lists: list[list[Any]]) -> list[int]:
+    """Insert column lists through the driver (COPY on PostgreSQL, executemany on SQLite)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    count = len(lists[0])
+    if connection.dialect.name == "postgresql":
+        ids = [
+            int(r[0])
+            for r in await driver.fetch(
+                "SELECT nextval(pg_get_serial_sequence('sta_observations', 'id')) FROM generate_series(1, $1)",
+                count,
+            )
+        ]
+        await driver.copy_records_to_table(
+            "sta_observations", records=zip(ids, *lists, strict=True), columns=("id", *names)
+        )
+        return ids
+    converted = [
+        [sqlite_time(v) for v in values] if name in TIME_COLUMNS else values
+        for name, values in zip(names, lists, strict=True)
+    ]
+    statement = _sqlite_insert_for(tuple(names))
+    cursor = await driver.executemany(statement, zip(*converted, strict=True))
+    await cursor.close()
+    cursor = await driver.execute("SELECT last_insert_rowid()")
+    last = (await cursor.fetchone())[0]
+    await cursor.close()
+    return list(range(int(last) - count + 1, int(last) + 1))
+
+
+@lru_cache(maxsize=32)
+def _sqlite_insert_for(names: tuple[str, ...]) -> str:
+    return str(
+        insert(m.OBSERVATIONS).values({c: None for c in names}).compile(dialect=sqlite_dialect.dialect())
+    )
 
 
 async def _insert_deduplicated(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
@@ -273,6 +366,84 @@ async def _insert_deduplicated(session: AsyncSession, rows: list[dict[str, Any]]
             existing = await session.scalar(insert(table).values(**row).returning(table.c.id))
         ids.append(int(existing))
     return ids
+
+
+COLUMNS = (
+    "datastream_id",
+    "multi_datastream_id",
+    "feature_of_interest_id",
+    "phenomenon_time",
+    "phenomenon_time_end",
+    "result_time",
+    "result_type",
+    "result_number",
+    "result_string",
+    "result_json",
+    "result_quality",
+    "valid_time_start",
+    "valid_time_end",
+    "parameters",
+    "client_key",
+)
+TIME_COLUMNS = frozenset(
+    {"phenomenon_time", "phenomenon_time_end", "result_time", "valid_time_start", "valid_time_end"}
+)
+JSON_COLUMNS = frozenset({"result_json", "result_quality", "parameters"})
+# The INSERT statement with positional parameters, compiled once by SQLAlchemy for sqlite3.
+_SQLITE_INSERT = str(
+    insert(m.OBSERVATIONS).values({c: None for c in COLUMNS}).compile(dialect=sqlite_dialect.dialect())
+)
+
+
+async def bulk_insert(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert observation rows through the driver's own bulk path, in the session's transaction.
+
+    SQLAlchemy's per-row bind processing costs more than the database itself here, so the rows go to
+    ``executemany`` (SQLite) or binary ``COPY`` (PostgreSQL) directly, formatted the way SQLAlchemy stores
+    them. Ids: SQLite hands out consecutive rowids within one write transaction (one writer at a time);
+    PostgreSQL takes them from the sequence first.
+    """
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    if connection.dialect.name == "postgresql":
+        ids = [
+            int(r[0])
+            for r in await driver.fetch(
+                "SELECT nextval(pg_get_serial_sequence('sta_observations', 'id')) FROM generate_series(1, $1)",
+                len(rows),
+            )
+        ]
+        records = [
+            (
+                ident,
+                *(
+                    json.dumps(row[c]) if c in JSON_COLUMNS and row[c] is not None else row[c]
+                    for c in COLUMNS
+                ),
+            )
+            for ident, row in zip(ids, rows, strict=True)
+        ]
+        await driver.copy_records_to_table("sta_observations", records=records, columns=("id", *COLUMNS))
+        return ids
+    values = [tuple(_sqlite_value(c, row[c]) for c in COLUMNS) for row in rows]
+    cursor = await driver.executemany(_SQLITE_INSERT, values)
+    await cursor.close()
+    cursor = await driver.execute("SELECT last_insert_rowid()")
+    last = (await cursor.fetchone())[0]
+    await cursor.close()
+    return list(range(int(last) - len(rows) + 1, int(last) + 1))
+
+
+def _sqlite_value(column: str, value: Any) -> Any:
+    """The value as SQLAlchemy's SQLite types store it (UTC text timestamps, JSON text)."""
+    if value is None:
+        return None
+    if column in TIME_COLUMNS:
+        return sqlite_time(value.astimezone(UTC))
+    if column in JSON_COLUMNS:
+        return json.dumps(value)
+    return value
 
 
 async def _update_stream(session: AsyncSession, stream: StreamInfo, rows: list[dict[str, Any]]) -> None:

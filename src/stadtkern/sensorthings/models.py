@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from stadtkern.db.base import Base
@@ -180,7 +180,14 @@ class Observation(Base):
     __tablename__ = "sta_observations"
     __table_args__ = (
         Index("ix_sta_observations_datastream_time", "datastream_id", "phenomenon_time"),
-        Index("ix_sta_observations_multi_datastream_time", "multi_datastream_id", "phenomenon_time"),
+        # Partial: most observations belong to plain Datastreams and need no entry here.
+        Index(
+            "ix_sta_observations_multi_datastream_time",
+            "multi_datastream_id",
+            "phenomenon_time",
+            sqlite_where=text("multi_datastream_id IS NOT NULL"),
+            postgresql_where=text("multi_datastream_id IS NOT NULL"),
+        ),
         Index("ix_sta_observations_feature", "feature_of_interest_id"),
     )
 

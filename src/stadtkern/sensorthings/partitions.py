@@ -40,7 +40,8 @@ def create_statements() -> list[str]:
         """,
         f"CREATE TABLE {TABLE}_default PARTITION OF {TABLE} DEFAULT",
         f"CREATE INDEX ix_sta_observations_datastream_time ON {TABLE} (datastream_id, phenomenon_time)",
-        f"CREATE INDEX ix_sta_observations_multi_datastream_time ON {TABLE} (multi_datastream_id, phenomenon_time)",
+        f"CREATE INDEX ix_sta_observations_multi_datastream_time ON {TABLE} (multi_datastream_id, phenomenon_time) "
+        "WHERE multi_datastream_id IS NOT NULL",
         f"CREATE INDEX ix_sta_observations_feature ON {TABLE} (feature_of_interest_id)",
         f"CREATE INDEX ix_sta_observations_id ON {TABLE} (id)",
         f"CREATE UNIQUE INDEX uq_sta_observations_client ON {TABLE} (datastream_id, client_key, phenomenon_time) "

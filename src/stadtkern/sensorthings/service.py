@@ -21,7 +21,7 @@ from stadtkern.sensorthings.batch import BatchRequest, Outcome, parse_batch, res
 from stadtkern.sensorthings.dataarray import parse_create_observations
 from stadtkern.sensorthings.entities import BY_SET, ENTITY_TYPES, EntityType
 from stadtkern.sensorthings.errors import Forbidden, status_for
-from stadtkern.sensorthings.ingest import IngestError, insert_observations
+from stadtkern.sensorthings.ingest import IngestError, insert_columns, insert_observations
 from stadtkern.sensorthings.keys import KeyGrant
 from stadtkern.sensorthings.query.ast import QueryError, QueryOptions, ResourcePath
 from stadtkern.sensorthings.query.options import parse_query
@@ -175,13 +175,18 @@ class SensorThingsService:
                         )
                     if not grant.allows(thing_id=thing_id, datastream_id=block.datastream_id):
                         raise Forbidden(f"this key may not write to Datastreams({block.datastream_id})")
-                ids = await insert_observations(
-                    session,
-                    block.items,
-                    datastream_id=block.datastream_id,
-                    multi_datastream_id=block.multi_datastream_id,
-                    now=now,
-                )
+                if block.columns is not None and block.datastream_id is not None:
+                    ids = await insert_columns(
+                        session, block.columns, datastream_id=block.datastream_id, now=now
+                    )
+                else:
+                    ids = await insert_observations(
+                        session,
+                        block.items,
+                        datastream_id=block.datastream_id,
+                        multi_datastream_id=block.multi_datastream_id,
+                        now=now,
+                    )
                 created = iter(ids)
                 observation = ENTITY_TYPES["Observation"]
                 for index in range(block.size):

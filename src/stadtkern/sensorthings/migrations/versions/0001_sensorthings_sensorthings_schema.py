@@ -158,6 +158,7 @@ def upgrade() -> None:
                 "ix_sta_observations_multi_datastream_time",
                 ["multi_datastream_id", "phenomenon_time"],
                 unique=False,
+                sqlite_where=sa.text("multi_datastream_id IS NOT NULL"),
             )
         op.create_index(
             "uq_sta_observations_client",
