@@ -161,6 +161,10 @@ async def single(server: Server, total: int, clients: int) -> float:
 
 
 RAW_COLUMNS = "datastream_id, feature_of_interest_id, phenomenon_time, result_type, result_number"
+RAW_INSERT = (
+    "INSERT INTO sta_observations (datastream_id, feature_of_interest_id, phenomenon_time, result_type, "
+    "result_number) VALUES (?, ?, ?, ?, ?)"
+)
 
 
 def raw_sqlite(rows: int, path: Path) -> float:
@@ -177,7 +181,7 @@ def raw_sqlite(rows: int, path: Path) -> float:
     ]
     began = time.perf_counter()
     with connection:
-        connection.executemany(f"INSERT INTO sta_observations ({RAW_COLUMNS}) VALUES (?, ?, ?, ?, ?)", data)
+        connection.executemany(RAW_INSERT, data)
     elapsed = time.perf_counter() - began
     connection.close()
     return rows / elapsed
@@ -186,9 +190,9 @@ def raw_sqlite(rows: int, path: Path) -> float:
 async def raw_postgres(server_url: str, rows: int) -> float:
     """Binary COPY into a fresh, migrated copy of the same (partitioned, indexed) table."""
     import asyncpg
+    from tests.support.database import create_postgres_database
 
     from stadtkern.db.migrate import upgrade
-    from tests.support.database import create_postgres_database
 
     url = await create_postgres_database(server_url, "bench_raw")
     await asyncio.to_thread(upgrade, url)
