@@ -18,10 +18,16 @@ from stadtkern.core.clock import Clock
 from stadtkern.sensorthings import models as m
 from stadtkern.sensorthings.access import Viewer
 from stadtkern.sensorthings.batch import BatchRequest, Outcome, parse_batch, resolve_url
+from stadtkern.sensorthings.batcher import ObservationBatcher
 from stadtkern.sensorthings.dataarray import parse_create_observations
 from stadtkern.sensorthings.entities import BY_SET, ENTITY_TYPES, EntityType
 from stadtkern.sensorthings.errors import Forbidden, status_for
-from stadtkern.sensorthings.ingest import IngestError, insert_columns, insert_observations
+from stadtkern.sensorthings.ingest import (
+    IngestError,
+    insert_columns,
+    insert_observations,
+    observation_from_json,
+)
 from stadtkern.sensorthings.keys import KeyGrant
 from stadtkern.sensorthings.query.ast import QueryError, QueryOptions, ResourcePath
 from stadtkern.sensorthings.query.options import parse_query
@@ -29,6 +35,7 @@ from stadtkern.sensorthings.query.path import parse_resource_path
 from stadtkern.sensorthings.serialize import self_link
 from stadtkern.sensorthings.store import read as reading
 from stadtkern.sensorthings.store import write as writing
+from stadtkern.sensorthings.values import ValueError_
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,7 @@ class SensorThingsService:
         self.sessions = sessions
         self.clock = clock
         self.dialect = dialect
+        self.batcher = ObservationBatcher(sessions, clock)
 
     # ---- reading ------------------------------------------------------------------------------------
 
@@ -65,8 +73,45 @@ class SensorThingsService:
     # ---- writing ------------------------------------------------------------------------------------
 
     async def create(self, path_text: str, body: Any, *, grant: KeyGrant, base_url: str) -> Created:
+        single = _single_observation_target(path_text, body)
+        if single is not None:
+            return await self._create_observation_grouped(single, body, grant=grant, base_url=base_url)
         async with self.sessions() as session, session.begin():
             return await self._create_in(session, path_text, body, grant=grant, base_url=base_url)
+
+    async def _create_observation_grouped(
+        self,
+        target: tuple[int | None, int | None, bool],
+        body: dict[str, Any],
+        *,
+        grant: KeyGrant,
+        base_url: str,
+    ) -> Created:
+        """One plain observation: stored by group commit with others arriving at the same time."""
+        datastream_id, multi_id, from_path = target
+        if not grant.unrestricted:
+            async with self.sessions() as session:
+                await self._check_grant(
+                    session,
+                    grant,
+                    ENTITY_TYPES["Observation"],
+                    {"Datastream": {"@iot.id": datastream_id}},
+                    parent=None,
+                )
+        try:
+            item = observation_from_json(body, path="Observation", now=self.clock.now())
+        except ValueError_ as exc:
+            raise writing.WriteError(str(exc)) from None
+        try:
+            new_id = await self.batcher.submit(
+                item, datastream_id=datastream_id, multi_datastream_id=multi_id
+            )
+        except IngestError as exc:
+            if from_path and "does not exist" in str(exc):
+                raise reading.NotFound(str(exc)) from None
+            raise
+        observation = ENTITY_TYPES["Observation"]
+        return Created(observation, new_id, self_link(base_url, observation, new_id))
 
     async def _create_in(
         self, session: AsyncSession, path_text: str, body: Any, *, grant: KeyGrant, base_url: str
@@ -294,6 +339,51 @@ class SensorThingsService:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+
+_PLAIN_OBSERVATION_KEYS = frozenset(
+    {
+        "phenomenonTime",
+        "resultTime",
+        "result",
+        "resultQuality",
+        "validTime",
+        "parameters",
+        "Datastream",
+        "MultiDatastream",
+    }
+)
+
+
+def _single_observation_target(path_text: str, body: Any) -> tuple[int | None, int | None, bool] | None:
+    """(datastream id, multi-datastream id, named in the path) when the POST is one plain Observation:
+    no inline entities and no FeatureOfInterest (generated from the Thing's Location)."""
+    if not isinstance(body, dict) or not body.keys() <= _PLAIN_OBSERVATION_KEYS:
+        return None
+    try:
+        path = parse_resource_path(path_text)
+    except QueryError:
+        return None
+    segments = path.segments
+    if path.value or path.ref:
+        return None
+    if len(segments) == 2 and segments[1].name == "Observations" and segments[1].key is None:
+        first = segments[0]
+        if isinstance(first.key, int) and "Datastream" not in body and "MultiDatastream" not in body:
+            if first.name == "Datastreams":
+                return first.key, None, True
+            if first.name == "MultiDatastreams":
+                return None, first.key, True
+        return None
+    if len(segments) == 1 and segments[0].name == "Observations" and segments[0].key is None:
+        links = [name for name in ("Datastream", "MultiDatastream") if name in body]
+        if len(links) != 1 or not isinstance(body[links[0]], dict):
+            return None
+        key = body[links[0]].get("@iot.id")
+        if not isinstance(key, int) or isinstance(key, bool):
+            return None
+        return (key, None, False) if links[0] == "Datastream" else (None, key, False)
+    return None
 
 
 class _GroupFailed(Exception):
