@@ -75,8 +75,13 @@ def create_app(
     clock: Clock | None = None,
     extra_plugins: Iterable[object] = (),
     run_jobs: bool | None = None,
+    mqtt: bool | int = False,
 ) -> Litestar:
-    """Build the app. ``run_jobs`` overrides ``STADTKERN_EMBEDDED_WORKER`` (tests drive jobs by hand)."""
+    """Build the app. ``run_jobs`` overrides ``STADTKERN_EMBEDDED_WORKER`` (tests drive jobs by hand).
+
+    ``mqtt``: serve the SensorThings MQTT endpoint in the lifespan (True: on STADTKERN_MQTT_PORT, an int:
+    on that port, 0 for any free one). Off by default so that building an app never binds a port.
+    """
     settings = settings or load_settings()
     clock = clock or SystemClock()
     city = load_city(settings.city_dir)
@@ -95,9 +100,16 @@ def create_app(
             runner = JobRunner(runtime)
             app.state.job_runner = runner
             task = asyncio.create_task(runner.run_forever(), name="stadtkern-jobs")
+        live = contextlib.AsyncExitStack()
+        if mqtt is not False and pm.has_plugin("sensorthings"):
+            from stadtkern.sensorthings.plugin import live_lifespan
+
+            port = None if mqtt is True else int(mqtt)
+            await live.enter_async_context(live_lifespan(app, runtime, port=port))
         try:
             yield
         finally:
+            await live.aclose()
             if runner is not None and task is not None:
                 runner.stop()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -154,4 +166,4 @@ def create_app(
 def app_from_env() -> Litestar:
     """Entry point for Granian (``stadtkern.app:app_from_env`` with ``--factory``)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return create_app()
+    return create_app(mqtt=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -61,3 +62,19 @@ def stadtkern_job_kinds() -> Sequence[JobKind]:
 @hookimpl
 def stadtkern_periodic_jobs() -> Sequence[PeriodicJob]:
     return [PeriodicJob("sensorthings.partitions", every=timedelta(hours=6))]
+
+
+@contextlib.asynccontextmanager
+async def live_lifespan(app: Any, runtime: Any, *, port: int | None = None) -> AsyncIterator[None]:
+    """The MQTT endpoint and the event bus (and its Mosquitto bridge) for the app's lifetime.
+
+    Called by the app factory when the endpoint is enabled (``create_app(mqtt=True)``, ``stadtkern run``);
+    a hookspec for module lifespans can replace this direct call once a second module needs one.
+    """
+    from stadtkern.sensorthings.mqtt.lifecycle import start_live
+
+    live = await start_live(app.state, runtime, port=port)
+    try:
+        yield
+    finally:
+        await live.stop()
