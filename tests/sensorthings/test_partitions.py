@@ -24,8 +24,10 @@ async def test_partition_job_prepares_months_and_rows_land_there(
         names = set(
             (
                 await conn.execute(
-                    text("SELECT CAST(CAST(inhrelid AS regclass) AS text) FROM pg_inherits "
-                         "WHERE inhparent = CAST('sta_observations' AS regclass)")
+                    text(
+                        "SELECT CAST(CAST(inhrelid AS regclass) AS text) FROM pg_inherits "
+                        "WHERE inhparent = CAST('sta_observations' AS regclass)"
+                    )
                 )
             ).scalars()
         )
@@ -33,8 +35,12 @@ async def test_partition_job_prepares_months_and_rows_land_there(
     assert {"sta_observations_y2026m11", "sta_observations_y2027m02", "sta_observations_default"} <= names
     thing = await create(sta, "Things", THING)
     ds = (await get(sta, f"Things({thing})/Datastreams"))["value"][0]["@iot.id"]
-    await create(sta, f"Datastreams({ds})/Observations", {"phenomenonTime": "2026-11-17T10:00:00Z", "result": 1})
-    await create(sta, f"Datastreams({ds})/Observations", {"phenomenonTime": "2020-01-01T00:00:00Z", "result": 2})
+    await create(
+        sta, f"Datastreams({ds})/Observations", {"phenomenonTime": "2026-11-17T10:00:00Z", "result": 1}
+    )
+    await create(
+        sta, f"Datastreams({ds})/Observations", {"phenomenonTime": "2020-01-01T00:00:00Z", "result": 2}
+    )
     async with runtime.engine.connect() as conn:
         november = (await conn.execute(text("SELECT count(*) FROM sta_observations_y2026m11"))).scalar()
         default = (await conn.execute(text("SELECT count(*) FROM sta_observations_default"))).scalar()

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stadtkern.sensorthings.entities import INTERVAL_END, EntityType, Prop
-from stadtkern.sensorthings.values import format_interval, format_time, join_result
+from stadtkern.sensorthings.values import format_interval, format_period, format_time, join_result
 
 
 def key_text(key: Any) -> str:
@@ -25,7 +25,9 @@ def property_value(prop: Prop, row: Mapping[str, Any]) -> Any:
     if prop.kind == "instant":
         return format_time(row[prop.column])
     if prop.kind == "interval":
-        return format_interval(row[prop.column], row[INTERVAL_END[prop.column]])
+        # Only an Observation's phenomenonTime is a TM_Object (instant or period); the others are periods.
+        formatter = format_interval if prop.column == "phenomenon_time" else format_period
+        return formatter(row[prop.column], row[INTERVAL_END[prop.column]])
     if prop.kind == "result":
         return join_result(row["result_type"], row["result_number"], row["result_string"], row["result_json"])
     return row[prop.column]

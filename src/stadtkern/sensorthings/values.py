@@ -30,6 +30,14 @@ def format_interval(start: datetime | None, end: datetime | None) -> str | None:
     return f"{format_time(start)}/{format_time(end)}"
 
 
+def format_period(start: datetime | None, end: datetime | None) -> str | None:
+    """A TM_Period (a Datastream's phenomenonTime/resultTime, an Observation's validTime): always
+    ``start/end``, also when both are equal (one Observation), as FROST writes it."""
+    if start is None:
+        return None
+    return f"{format_time(start)}/{format_time(end if end is not None else start)}"
+
+
 def parse_time(value: Any, name: str) -> datetime:
     if not isinstance(value, str):
         raise ValueError_(f"{name} must be an ISO 8601 time string such as 2026-11-22T10:00:00Z")

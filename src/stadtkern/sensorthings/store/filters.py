@@ -11,13 +11,14 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
     ColumnElement,
     Float,
+    Numeric,
     String,
     and_,
     case,
@@ -33,8 +34,10 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.sql.expression import FromClause
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.expression import ColumnClause, FromClause
 
+from stadtkern.db.base import UTCDateTime
 from stadtkern.sensorthings import models as m
 from stadtkern.sensorthings.entities import ENTITY_TYPES, INTERVAL_END, EntityType, Nav
 from stadtkern.sensorthings.query.ast import (
@@ -98,6 +101,10 @@ def compile_filter(node: Node, scope: Scope) -> Expr:
     value = _compile(node, scope)
     if value.kind == "bool":
         return value.sql
+    if (value.json_path or value.kind == "json") and scope.dialect == "postgresql":
+        # True only for a JSON true. A cast to boolean would fail at run time on other members ("Lux"),
+        # and a whole jsonb column cannot be compared with a number.
+        return and_(func.jsonb_typeof(value.sql) == "boolean", cast(value.sql, String) == "true")
     if value.json_path or value.kind in ("json", "result"):
         return value.sql.as_boolean() if value.json_path else value.sql == literal(1.0)
     raise QueryError("the filter must be a condition (true or false), not a value", "$filter")
@@ -105,6 +112,12 @@ def compile_filter(node: Node, scope: Scope) -> Expr:
 
 def compile_order(node: Node, scope: Scope) -> Expr:
     value = _compile(node, scope)
+    if not any(isinstance(element, ColumnClause) for element in visitors.iterate(value.sql)):
+        # ORDER BY a constant is meaningless, and the databases reject (PostgreSQL) or misread it
+        # (SQLite takes ORDER BY 0/1 as a column position).
+        raise QueryError(
+            "$orderby needs a property or an expression of properties, not a constant", "$orderby"
+        )
     if value.kind == "result":
         return value.sql
     if value.json_path:
@@ -249,7 +262,8 @@ def _literal(node: Literal) -> Value:
     if node.kind == "string":
         return Value(literal(node.value, String), "string")
     if node.kind == "datetime":
-        return Value(literal(node.value), "time")
+        # Bound as stored (UTC): SQLite keeps no zone, so 12:00+01:00 must become 11:00.
+        return Value(literal(node.value, UTCDateTime()), "time")
     if node.kind == "duration":
         assert isinstance(node.value, timedelta)
         return Value(literal(node.value.total_seconds(), Float), "duration")
@@ -407,7 +421,12 @@ def _compare_times(op: str, left: Value, right: Value) -> Expr:
     if op == "ge":
         return left.sql >= right_end if right.end is not None else left.sql >= right.sql
     if op == "lt":
-        return left_end <= right.sql if left.end is not None else left.sql < right.sql
+        if left.end is None:
+            return left.sql < right.sql
+        # A stored instant (no end) is before t only if it is earlier than t; a period if it ends by t.
+        return or_(
+            and_(left.end.is_(None), left.sql < right.sql), and_(left.end.is_not(None), left.end <= right.sql)
+        )
     if op == "le":
         return left_end <= right.sql if left.end is not None else left.sql <= right.sql
     raise QueryError(f"unknown comparison {op}", "$filter")
@@ -452,7 +471,11 @@ def _arithmetic(node: Binary, scope: Scope) -> Value:
         return Value(a * b, "number")
     if node.op == "div":
         return Value(cast(a, Float) / func.nullif(b, 0), "number")
-    return Value(func.mod(a, b) if scope.dialect == "postgresql" else a % b, "number")
+    # OData mod keeps fractions (1.5 mod 3 is 1.5) and the dividend's sign: a - b * trunc(a / b).
+    # SQLite's % truncates both operands to integers and PostgreSQL has no mod() for double precision.
+    quotient = cast(a, Float) / func.nullif(b, 0)
+    truncated = func.trunc(quotient) if scope.dialect == "postgresql" else cast(quotient, _int())
+    return Value(a - b * truncated, "number")
 
 
 # ---- functions -----------------------------------------------------------------------------------------
@@ -476,16 +499,21 @@ def _time(value: Value) -> Expr:
 def _call(node: Call, scope: Scope) -> Value:
     name = node.name.lower()
     args = [_compile(arg, scope) for arg in node.args]
+    # String matching is case-sensitive and literal: no LIKE (case-insensitive on SQLite, and '%'/'_'
+    # in the argument would be wildcards), but positions and substrings.
+    position = func.strpos if scope.dialect == "postgresql" else func.instr
     if name == "substringof":
-        return Value(_string(args[1]).contains(_string(args[0])), "bool")
+        return Value(position(_string(args[1]), _string(args[0])) > 0, "bool")
     if name == "startswith":
-        return Value(_string(args[0]).startswith(_string(args[1])), "bool")
+        text, prefix = _string(args[0]), _string(args[1])
+        return Value(func.substr(text, 1, func.length(prefix)) == prefix, "bool")
     if name == "endswith":
-        return Value(_string(args[0]).endswith(_string(args[1])), "bool")
+        text, suffix = _string(args[0]), _string(args[1])
+        tail = func.substr(text, func.length(text) - func.length(suffix) + 1)
+        return Value(and_(func.length(text) >= func.length(suffix), tail == suffix), "bool")
     if name == "length":
         return Value(func.length(_string(args[0])), "number")
     if name == "indexof":
-        position = func.strpos if scope.dialect == "postgresql" else func.instr
         return Value(position(_string(args[0]), _string(args[1])) - 1, "number")
     if name == "substring":
         start = _numeric(args[1]) + 1
@@ -500,8 +528,14 @@ def _call(node: Call, scope: Scope) -> Value:
     if name == "concat":
         return Value(_string(args[0]).concat(_string(args[1])), "string")
     if name in ("year", "month", "day", "hour", "minute", "second"):
-        return Value(cast(extract(name, _time(args[0])), Float), "number")
+        part: Expr = cast(extract(name, _time(args[0])), Float)
+        if name == "second" and scope.dialect == "postgresql":  # whole seconds, as on SQLite
+            part = func.floor(part)
+        return Value(part, "number")
     if name == "fractionalseconds":
+        if scope.dialect == "sqlite":  # extract(second) is an integer there; %f gives SS.SSS
+            text = func.strftime("%f", _time(args[0]))
+            return Value(cast(text, Float) - func.sta_floor(cast(text, Float)), "number")
         seconds = extract("second", _time(args[0]))
         return Value(cast(seconds, Float) - func.floor(cast(seconds, Float)), "number")
     if name == "date":
@@ -515,6 +549,12 @@ def _call(node: Call, scope: Scope) -> Value:
         return Value(literal(0.0, Float), "number")  # stored in UTC
     if name == "now":
         return Value(literal(scope.now), "time")
+    if name == "mindatetime" and not args:  # OData: the smallest possible time
+        return Value(_literal(Literal("datetime", datetime(1, 1, 1, tzinfo=UTC))).sql, "time")
+    if name == "maxdatetime" and not args:  # OData: the largest possible time
+        return Value(
+            _literal(Literal("datetime", datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC))).sql, "time"
+        )
     if name == "mindatetime":
         return Value(_time(args[0]), "time")
     if name == "maxdatetime":
@@ -522,6 +562,8 @@ def _call(node: Call, scope: Scope) -> Value:
         end = value.end if value.end is not None else value.sql
         return Value(func.coalesce(end, value.sql), "time")
     if name == "round":
+        if scope.dialect == "postgresql":  # round(double) rounds half to even there; numeric away from zero
+            return Value(cast(func.round(cast(_numeric(args[0]), Numeric)), Float), "number")
         return Value(func.round(_numeric(args[0])), "number")
     if name in ("floor", "ceiling"):
         sql = (

@@ -18,6 +18,7 @@ from stadtkern.sensorthings.ingest import insert_observations, observation_from_
 from stadtkern.sensorthings.values import ValueError_, bbox, parse_interval, parse_time
 
 MAX_DEPTH = 10
+COMPLEX_OBSERVATION = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_ComplexObservation"
 
 
 class WriteError(ValueError):
@@ -42,7 +43,10 @@ def _where(path: str, name: str) -> str:
 # ---- properties ----------------------------------------------------------------------------------------
 
 
-def _column_values(entity: EntityType, body: dict[str, Any], path: str, *, partial: bool) -> dict[str, Any]:
+def _column_values(
+    entity: EntityType, body: dict[str, Any], path: str, *, partial: bool, replace: bool = False
+) -> dict[str, Any]:
+    """Column values from ``body``. ``replace`` (PUT): optional properties left out are reset to null."""
     values: dict[str, Any] = {}
     for name, prop in entity.props.items():
         if prop.read_only or prop.kind == "result":
@@ -50,6 +54,8 @@ def _column_values(entity: EntityType, body: dict[str, Any], path: str, *, parti
         if name not in body:
             if prop.required and not partial:
                 raise WriteError(f"{_where(path, name)} is required for a {entity.name}")
+            if replace and not prop.required:
+                values.update(_convert(prop, None, _where(path, name)))
             continue
         values.update(_convert(prop, body[name], _where(path, name)))
     unknown = [
@@ -285,6 +291,10 @@ async def _check_multi_datastream(ctx: WriteContext, mds_id: int, path: str) -> 
             )
         ).all()
     )
+    if row["observation_type"] != COMPLEX_OBSERVATION:
+        raise WriteError(
+            f"{_where(path, 'observationType')} of a MultiDatastream must be {COMPLEX_OBSERVATION}"
+        )
     units = row["unit_of_measurements"] or []
     types = row["multi_observation_data_types"] or []
     if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
@@ -363,7 +373,7 @@ async def update_entity(
     if entity.name == "Observation":
         await _update_observation(ctx, key, body, replace_all=replace_all)
         return
-    values = _column_values(entity, body, "", partial=not replace_all)
+    values = _column_values(entity, body, "", partial=not replace_all, replace=replace_all)
     location_changed = False
     for nav in entity.navs.values():
         if nav.name not in body:
@@ -391,6 +401,8 @@ async def update_entity(
             values[nav.self_column] = target_id
     if values:
         await ctx.session.execute(update(table).where(table.c.id == key).values(**values))
+    if entity.name == "MultiDatastream":  # the sizes must still agree after the update
+        await _check_multi_datastream(ctx, key, "")
     if location_changed:
         await _record_historical_location(ctx, key)
 
