@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-import pytest
 from litestar.testing import AsyncTestClient
 
 from tests.conformance.helpers import (
@@ -195,12 +194,6 @@ async def test_req_request_data_select(sta: AsyncTestClient[Any]) -> None:
     assert expanded == {"name": ALPHA, "Locations": [{"name": "Markt"}]}
 
 
-@pytest.mark.xfail(
-    reason="$select names are never checked against the entity type: store/read.py read() validates "
-    "$expand (validate_expand) but has no counterpart for options.select (also inside $expand), so an "
-    "unknown name answers 200 with the property silently missing",
-    strict=True,
-)
 async def test_req_request_data_select_unknown_property_is_400(sta: AsyncTestClient[Any]) -> None:
     """req/request-data/select: each clause SHALL be a property or navigation property name; an unknown name
     is a bad request (FROST answers 400)."""
@@ -354,11 +347,6 @@ async def test_req_request_data_status_code_unknown_set(sta: AsyncTestClient[Any
     assert response.json()["message"]
 
 
-@pytest.mark.xfail(
-    reason="unknown $-options answer 400, not 501: query/options.py parse_query raises QueryError for an "
-    "unsupported $option and api.py _handle maps every QueryError to 400",
-    strict=True,
-)
 async def test_req_request_data_query_status_code_501(sta: AsyncTestClient[Any]) -> None:
     """req/request-data/query-status-code: an unsupported system query option fails with 501 Not
     Implemented."""

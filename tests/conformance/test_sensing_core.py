@@ -104,11 +104,6 @@ async def test_req_datamodel_datastream_computed_properties(sta: AsyncTestClient
     assert "observedArea" in stream
 
 
-@pytest.mark.xfail(
-    reason="observedArea is never computed: ingest.py _update_stream widens phenomenonTime/resultTime only "
-    "and does not union the FeatureOfInterest geometries into Datastream.observed_area (FROST does)",
-    strict=True,
-)
 async def test_req_datamodel_datastream_observed_area(sta: AsyncTestClient[Any]) -> None:
     """req/datamodel/datastream/properties: observedArea (read-only, server-computed) covers the features of
     interest of the Datastream's Observations, as FROST computes it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from stadtkern.sensorthings.batch import BatchError
 from stadtkern.sensorthings.dataarray import DataArrayError
 from stadtkern.sensorthings.ingest import IngestError
-from stadtkern.sensorthings.query.ast import QueryError
+from stadtkern.sensorthings.query.ast import QueryError, UnsupportedOption
 from stadtkern.sensorthings.store.read import NotFound
 from stadtkern.sensorthings.store.write import TargetMissing, WriteError
 from stadtkern.sensorthings.values import ValueError_
@@ -21,6 +21,8 @@ class Unauthorized(Exception):
 
 def status_for(exc: BaseException) -> int | None:
     """The status for an expected error; None for a bug (500, logged)."""
+    if isinstance(exc, UnsupportedOption):
+        return 501
     if isinstance(exc, (QueryError, WriteError, IngestError, ValueError_, DataArrayError, BatchError)):
         return 400
     if isinstance(exc, (NotFound, TargetMissing)):

@@ -284,16 +284,24 @@ async def insert_columns(
     if count == 0:
         return []
     feature_id = await feature_for_thing(session, stream.thing_id)
-    names = ["datastream_id", "feature_of_interest_id", *columns]
-    lists = [[stream.id] * count, [feature_id] * count, *columns.values()]
+    given = {"datastream_id": [stream.id] * count, "feature_of_interest_id": [feature_id] * count, **columns}
+    # Table order: the compiled INSERT lists its columns in this order whatever order they are given in.
+    names = [column.name for column in m.OBSERVATIONS.columns if column.name in given]
+    lists = [given[name] for name in names]
     ids = await _copy_rows(session, names, lists)
     times = columns["phenomenon_time"]
     bounds = [
-        {"phenomenon_time": min(times), "phenomenon_time_end": None, "result_time": None},
+        {
+            "phenomenon_time": min(times),
+            "phenomenon_time_end": None,
+            "result_time": None,
+            "feature_of_interest_id": feature_id,
+        },
         {
             "phenomenon_time": max(times),
             "phenomenon_time_end": None,
             "result_time": max(columns["result_time"]) if "result_time" in columns else None,
+            "feature_of_interest_id": feature_id,
         },
     ]
     if "result_time" in columns:
@@ -456,10 +464,67 @@ async def _update_stream(session: AsyncSession, stream: StreamInfo, rows: list[d
         "phenomenon_time_start": _least(table.c.phenomenon_time_start, min(starts)),
         "phenomenon_time_end": _greatest(table.c.phenomenon_time_end, max(ends)),
     }
+    area = await _observed_area(session, stream, {r["feature_of_interest_id"] for r in rows})
+    if area is not None:
+        values["observed_area"] = area
     if result_times:
         values["result_time_start"] = _least(table.c.result_time_start, min(result_times))
         values["result_time_end"] = _greatest(table.c.result_time_end, max(result_times))
     await session.execute(update(table).where(table.c.id == stream.id).values(**values))
+
+
+async def _observed_area(
+    session: AsyncSession, stream: StreamInfo, feature_ids: set[int]
+) -> dict[str, Any] | None:
+    """The stream's observedArea widened by these features' boxes (None when it does not change).
+
+    Stored as the envelope (GM_Envelope) of every feature observed: a Polygon, or a Point for one place.
+    """
+    known = {f for f in feature_ids if f is not None}
+    if not known:
+        return None
+    row = (
+        await session.execute(
+            select(
+                func.min(m.FEATURES.c.min_x),
+                func.min(m.FEATURES.c.min_y),
+                func.max(m.FEATURES.c.max_x),
+                func.max(m.FEATURES.c.max_y),
+            ).where(m.FEATURES.c.id.in_(sorted(known)))
+        )
+    ).first()
+    if row is None or row[0] is None:
+        return None
+    box = [float(row[0]), float(row[1]), float(row[2]), float(row[3])]
+    table = m.MULTI_DATASTREAMS if stream.multi else m.DATASTREAMS
+    current = await session.scalar(select(table.c.observed_area).where(table.c.id == stream.id))
+    if current:
+        old = envelope_box(current)
+        if old is not None:
+            merged = [min(old[0], box[0]), min(old[1], box[1]), max(old[2], box[2]), max(old[3], box[3])]
+            if merged == old:
+                return None
+            box = merged
+    return envelope(box)
+
+
+def envelope_box(geometry: dict[str, Any]) -> list[float] | None:
+    coordinates = geometry.get("coordinates")
+    if geometry.get("type") == "Point" and isinstance(coordinates, list) and len(coordinates) >= 2:
+        return [coordinates[0], coordinates[1], coordinates[0], coordinates[1]]
+    if geometry.get("type") == "Polygon" and isinstance(coordinates, list) and coordinates:
+        xs = [p[0] for p in coordinates[0]]
+        ys = [p[1] for p in coordinates[0]]
+        return [min(xs), min(ys), max(xs), max(ys)]
+    return None
+
+
+def envelope(box: list[float]) -> dict[str, Any]:
+    min_x, min_y, max_x, max_y = box
+    if min_x == max_x and min_y == max_y:
+        return {"type": "Point", "coordinates": [min_x, min_y]}
+    ring = [[min_x, min_y], [max_x, min_y], [max_x, max_y], [min_x, max_y], [min_x, min_y]]
+    return {"type": "Polygon", "coordinates": [ring]}
 
 
 def _least(column: Any, value: datetime) -> Any:

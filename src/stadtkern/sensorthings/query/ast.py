@@ -157,3 +157,7 @@ class QueryError(ValueError):
         self.message = message
         self.option = option
         self.position = position
+
+
+class UnsupportedOption(QueryError):
+    """A system query option this server does not implement (the standard asks for 501)."""

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 
-from .ast import Expand, OrderBy, QueryError, QueryOptions
+from .ast import Expand, OrderBy, QueryError, QueryOptions, UnsupportedOption
 from .filter import ExpressionParser, parse_filter
 from .lexer import MAX_INT, Kind, Token, TokenStream
 
@@ -85,7 +85,7 @@ def parse_query(params: Mapping[str, str]) -> QueryOptions:
             continue
         key = name.lower()
         if key not in _QUERY_OPTIONS:
-            raise QueryError(
+            raise UnsupportedOption(
                 f"unknown or unsupported query option '{name}'; supported are "
                 "$filter, $select, $orderby, $top, $skip, $count, $expand and $resultFormat",
                 name,

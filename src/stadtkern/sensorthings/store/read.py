@@ -176,6 +176,7 @@ async def read(
 ) -> dict[str, Any] | Any:
     """The JSON answer for a GET. Raises NotFound or QueryError."""
     target = resolve(path)
+    validate_select(target.entity, options.select)
     validate_expand(target.entity, options.expand)
     await _check_exists(ctx, target)
     entity = target.entity
@@ -279,6 +280,20 @@ def _note_personal(ctx: ReadContext, entity: EntityType, rows: Sequence[Any]) ->
 # ---- $expand ------------------------------------------------------------------------------------------------
 
 
+def validate_select(entity: EntityType, select: tuple[tuple[str, ...], ...] | None) -> None:
+    """Every $select clause names a property or navigation property of the entity type."""
+    for clause in select or ():
+        name = clause[0]
+        if name in ("@iot.selfLink",) or name in entity.navs:
+            continue
+        prop = entity.prop(name)
+        if prop is None:
+            known = ", ".join(sorted([*entity.props, *entity.navs]))
+            raise QueryError(f"{entity.name} has no property {name!r} to select (known: {known})", "$select")
+        if len(clause) > 1 and prop.kind not in ("json", "uom", "uoms", "any", "geo"):
+            raise QueryError(f"{name} has no members to select", "$select")
+
+
 def validate_expand(entity: EntityType, items: Sequence[Expand]) -> None:
     """Unknown navigation names are an error even when there is nothing to expand."""
     for item in items:
@@ -288,6 +303,7 @@ def validate_expand(entity: EntityType, items: Sequence[Expand]) -> None:
             if nav is None:
                 raise QueryError(f"{current.name} has no navigation property {name!r} to expand", "$expand")
             current = ENTITY_TYPES[nav.target]
+        validate_select(current, item.options.select)
         validate_expand(current, item.options.expand)
 
 
