@@ -112,6 +112,13 @@ async def service_root(request: AnyRequest) -> Response[Any]:
 @get("/sta/v1.1/{path:path}", include_in_schema=False, name="sta-read")
 async def read_resource(request: AnyRequest, path: FromPath[str]) -> Response[Any]:
     viewer, user = await viewer_of(request)
+    if path.strip("/").startswith("ext/"):
+        extension, ext_ctx = await service_of(request).extension(
+            path, _params(request), viewer=viewer, base_url=base_url(request)
+        )
+        if ext_ctx.personal_reads and user is not None:
+            await _audit(request, user, ext_ctx)
+        return Response(extension)
     _path, answer, ctx = await service_of(request).read(
         path,
         _params(request),

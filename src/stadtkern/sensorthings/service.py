@@ -11,17 +11,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stadtkern.core.clock import Clock
 from stadtkern.sensorthings import models as m
 from stadtkern.sensorthings.access import Viewer
+from stadtkern.sensorthings.models import ACCESS_LEVELS
 from stadtkern.sensorthings.batch import BatchRequest, Outcome, parse_batch, resolve_url
 from stadtkern.sensorthings.batcher import ObservationBatcher
 from stadtkern.sensorthings.dataarray import parse_create_observations
 from stadtkern.sensorthings.entities import BY_SET, ENTITY_TYPES, EntityType
 from stadtkern.sensorthings.errors import Forbidden, status_for
+from stadtkern.sensorthings.extensions import run_extension
 from stadtkern.sensorthings.ingest import (
     IngestError,
     insert_columns,
@@ -69,6 +71,47 @@ class SensorThingsService:
             ctx = reading.ReadContext(session, base_url, viewer, self.clock.now(), self.dialect)
             answer = await reading.read(ctx, path, options, query_string)
         return path, answer, ctx
+
+    async def extension(
+        self, path_text: str, params: Mapping[str, str], *, viewer: Viewer, base_url: str
+    ) -> tuple[dict[str, Any], reading.ReadContext]:
+        """Stadtkern's extensions under ext/ (aggregates, latest values)."""
+        async with self.sessions() as session:
+            ctx = reading.ReadContext(session, base_url, viewer, self.clock.now(), self.dialect)
+            answer = await run_extension(ctx, path_text, params)
+        return answer, ctx
+
+    async def set_stream_policy(
+        self,
+        datastream_id: int,
+        *,
+        access: str,
+        organisation: str | None = None,
+        owner_user_id: int | None = None,
+        retention_days: int | None = None,
+        deduplicate: bool = False,
+    ) -> None:
+        """Who may read a Datastream and how long its data is kept (Stadtkern's rules, not the standard's)."""
+        if access not in ACCESS_LEVELS:
+            raise writing.WriteError(f"access must be one of {', '.join(ACCESS_LEVELS)}")
+        if access == "personal" and owner_user_id is None and organisation is None:
+            raise writing.WriteError("a personal Datastream needs its owner or the organisation operating it")
+        if retention_days is not None and retention_days < 1:
+            raise writing.WriteError("retention_days must be at least 1")
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(m.DATASTREAMS)
+                .where(m.DATASTREAMS.c.id == datastream_id)
+                .values(
+                    access=access,
+                    organisation=organisation,
+                    owner_user_id=owner_user_id,
+                    retention_days=retention_days,
+                    deduplicate=deduplicate,
+                )
+            )
+            if not getattr(result, "rowcount", 0):
+                raise writing.TargetMissing(f"Datastreams({datastream_id}) does not exist")
 
     # ---- writing ------------------------------------------------------------------------------------
 
