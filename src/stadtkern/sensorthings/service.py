@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stadtkern.core.clock import Clock
 from stadtkern.sensorthings import models as m
 from stadtkern.sensorthings.access import Viewer
-from stadtkern.sensorthings.models import ACCESS_LEVELS
 from stadtkern.sensorthings.batch import BatchRequest, Outcome, parse_batch, resolve_url
 from stadtkern.sensorthings.batcher import ObservationBatcher
 from stadtkern.sensorthings.dataarray import parse_create_observations
@@ -31,6 +30,7 @@ from stadtkern.sensorthings.ingest import (
     observation_from_json,
 )
 from stadtkern.sensorthings.keys import KeyGrant
+from stadtkern.sensorthings.models import ACCESS_LEVELS
 from stadtkern.sensorthings.query.ast import QueryError, QueryOptions, ResourcePath
 from stadtkern.sensorthings.query.options import parse_query
 from stadtkern.sensorthings.query.path import parse_resource_path
