@@ -51,12 +51,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "MQTT_PORT",
         "1883",
-        "Port of Stadtkern's own MQTT endpoint (SensorThings core; not read by the chassis yet).",
+        "Port of Stadtkern's own SensorThings MQTT endpoint (started by `stadtkern run` and `serve`).",
     ),
     SettingSpec(
         "MQTT_BUS_URL",
         None,
-        "Mosquitto bus between Stadtkern processes, e.g. `mqtt://127.0.0.1:1884` (SensorThings core; not read yet).",
+        "Mosquitto carrying SensorThings events between Stadtkern processes, e.g. `mqtt://127.0.0.1:1884`.",
     ),
     SettingSpec(
         "SMTP_URL",
@@ -68,7 +68,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "STA_ANONYMOUS_WRITE",
         "false",
-        "SensorThings writes without a key. Tests only; refused in production (SensorThings core).",
+        "SensorThings writes without a key. Tests only; refused in production.",
     ),
     SettingSpec(
         "TILE_URL",

@@ -7,6 +7,7 @@ Writes need ``Authorization: Bearer <key>``; reads see what the viewer may see (
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, patch, post, put
@@ -37,6 +38,10 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/iot_sensing/1.1/req/multi-datastream",
     "http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array",
     "http://www.opengis.net/spec/iot_sensing/1.1/req/batch-request/batch-request",
+]
+MQTT_CONFORMANCE = [
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/create-observations-via-mqtt/observations-creation",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/receive-updates-via-mqtt/receive-updates",
 ]
 AnyRequest = Request[Any, Any, Any]
 
@@ -101,11 +106,17 @@ def _params(request: AnyRequest) -> dict[str, str]:
 @get("/sta/v1.1", include_in_schema=False, name="sta-root")
 async def service_root(request: AnyRequest) -> Response[Any]:
     base = base_url(request)
+    settings: dict[str, Any] = {"conformance": list(CONFORMANCE)}
+    endpoint = request.app.state.get("mqtt_endpoint")
+    if endpoint is not None:
+        # The MQTT classes are claimed only while this process serves MQTT, with the address to use.
+        host = urlsplit(base).hostname or "localhost"
+        address = {"endpoints": [f"mqtt://{host}:{endpoint.port}"]}
+        for uri in MQTT_CONFORMANCE:
+            settings["conformance"].append(uri)
+            settings[uri] = address
     return Response(
-        {
-            "value": [{"name": name, "url": f"{base}/{name}"} for name in BY_SET],
-            "serverSettings": {"conformance": CONFORMANCE},
-        }
+        {"value": [{"name": name, "url": f"{base}/{name}"} for name in BY_SET], "serverSettings": settings}
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from litestar.types import ControllerRouterHandler
+from sqlalchemy import delete, select
 
 from stadtkern.contracts import JobKind, PeriodicJob
 from stadtkern.core.jobs.context import JobContext
@@ -56,12 +57,18 @@ async def keep_partitions_ready(context: JobContext, payload: dict[str, Any]) ->
 
 @hookimpl
 def stadtkern_job_kinds() -> Sequence[JobKind]:
-    return [JobKind("sensorthings.partitions", keep_partitions_ready, max_attempts=3)]
+    return [
+        JobKind("sensorthings.partitions", keep_partitions_ready, max_attempts=3),
+        JobKind("sensorthings.retention", enforce_retention, max_attempts=3),
+    ]
 
 
 @hookimpl
 def stadtkern_periodic_jobs() -> Sequence[PeriodicJob]:
-    return [PeriodicJob("sensorthings.partitions", every=timedelta(hours=6))]
+    return [
+        PeriodicJob("sensorthings.partitions", every=timedelta(hours=6)),
+        PeriodicJob("sensorthings.retention", every=timedelta(hours=1)),
+    ]
 
 
 @contextlib.asynccontextmanager
@@ -78,3 +85,26 @@ async def live_lifespan(app: Any, runtime: Any, *, port: int | None = None) -> A
         yield
     finally:
         await live.stop()
+
+
+async def enforce_retention(context: JobContext, payload: dict[str, Any]) -> None:
+    """Delete observations older than their Datastream's retention period (what the register shows)."""
+    rt = context.runtime
+    now = rt.clock.now()
+    async with rt.sessions() as session:
+        streams = (
+            await session.execute(
+                select(models.DATASTREAMS.c.id, models.DATASTREAMS.c.retention_days).where(
+                    models.DATASTREAMS.c.retention_days.is_not(None)
+                )
+            )
+        ).all()
+        for index, (stream_id, days) in enumerate(streams):
+            await session.execute(
+                delete(models.OBSERVATIONS).where(
+                    models.OBSERVATIONS.c.datastream_id == stream_id,
+                    models.OBSERVATIONS.c.phenomenon_time < now - timedelta(days=days),
+                )
+            )
+            await session.commit()
+            await context.progress(index + 1, len(streams), f"Datastreams({stream_id})")
