@@ -66,3 +66,11 @@ async def test_admin_sets_password_and_second_factor_then_manages_users(
     await page.goto("/verwaltung/protokoll")
     await expect(page.locator("td code", has_text="personal_data.read").first).to_be_visible()
     await check_page(page, "admin audit log")
+
+    # Write keys for sensors: created in the browser, shown once, accessible.
+    await page.goto("/verwaltung/sensorthings-schluessel")
+    await check_page(page, "admin sensor keys")
+    await page.locator("#name").fill("Gateway Hamborn")
+    await page.get_by_role("button", name="Schlüssel anlegen").click()
+    await expect(page.locator("#new-key")).to_contain_text("stk_")
+    await check_page(page, "admin sensor key created")

@@ -12,15 +12,17 @@ import click
 from litestar.types import ControllerRouterHandler
 from sqlalchemy import delete, select
 
-from stadtkern.contracts import JobKind, PeriodicJob
+from stadtkern.contracts import JobKind, NavEntry, PeriodicJob
+from stadtkern.core.i18n import lazy_gettext as _l
 from stadtkern.core.jobs.context import JobContext
 from stadtkern.db.engine import SQLITE_FUNCTION_INSTALLERS
 from stadtkern.hookspecs import hookimpl
-from stadtkern.sensorthings import api, models, partitions
+from stadtkern.sensorthings import api, models, partitions, views
 from stadtkern.sensorthings import cli as sta_cli
 from stadtkern.sensorthings.store import sqlite_functions
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 if sqlite_functions.install not in SQLITE_FUNCTION_INSTALLERS:
     SQLITE_FUNCTION_INSTALLERS.append(sqlite_functions.install)
@@ -33,7 +35,24 @@ def stadtkern_cli_commands() -> Sequence[click.Command]:
 
 @hookimpl
 def stadtkern_routes() -> Sequence[ControllerRouterHandler]:
-    return [api.ROUTER]
+    return [api.ROUTER, *views.ROUTES]
+
+
+@hookimpl
+def stadtkern_template_dirs() -> Sequence[Path]:
+    return [TEMPLATES]
+
+
+@hookimpl
+def stadtkern_nav_entries() -> Sequence[NavEntry]:
+    return [
+        NavEntry(
+            _l("Sensor-Schlüssel"),
+            "/verwaltung/sensorthings-schluessel",
+            order=95,
+            roles=frozenset({"admin"}),
+        )
+    ]
 
 
 @hookimpl

@@ -77,6 +77,7 @@ def _page(request: Request[Any, Any, Any], status: int, message: str | None = No
             "city": runtime_of(request).city,
             "development": not runtime_of(request).settings.production,
             "current_path": request.url.path,
+            "current_nav": None,
         },
     )
 

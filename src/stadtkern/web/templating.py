@@ -48,6 +48,12 @@ async def render(
         or bool(entry.roles & roles)
     ]
     context.setdefault("title", "")
+    path = request.url.path
+    # The one navigation entry for this page: the longest path that the page's path starts with.
+    matching = [
+        entry.path for entry in nav if path == entry.path or path.startswith(entry.path.rstrip("/") + "/")
+    ]
+    current_nav = max(matching, key=len) if matching else ("/" if path == "/" else None)
     return Template(
         template_name=template_name,
         status_code=status_code,
@@ -56,7 +62,8 @@ async def render(
             "nav": nav,
             "city": rt.city,
             "development": not rt.settings.production,
-            "current_path": request.url.path,
+            "current_path": path,
+            "current_nav": current_nav,
             **context,
         },
     )
