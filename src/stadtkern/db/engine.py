@@ -79,3 +79,16 @@ def describe(engine: AsyncEngine) -> str:
 
 def engine_for(settings: Settings) -> AsyncEngine:
     return create_engine(settings.database_url)
+
+
+async def lock_for_writing(session: AsyncSession) -> None:
+    """Start the session's transaction as a writer on SQLite (``BEGIN IMMEDIATE``).
+
+    A deferred SQLite transaction that reads first and writes later must upgrade its read snapshot; if
+    another connection committed in between, SQLite refuses at once (SQLITE_BUSY_SNAPSHOT) and no busy
+    timeout helps. Write transactions therefore take the write lock up front and wait for it instead.
+    Call it first thing in a transaction that will write. No-op on PostgreSQL.
+    """
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "sqlite":
+        await session.execute(text("BEGIN IMMEDIATE"))

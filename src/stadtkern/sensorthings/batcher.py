@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stadtkern.core.clock import Clock
+from stadtkern.db.engine import lock_for_writing
 from stadtkern.sensorthings.ingest import ObservationInput, insert_observations
 
 MAX_BATCH = 2000
@@ -66,6 +67,7 @@ class ObservationBatcher:
             groups[(pending.datastream_id, pending.multi_datastream_id)].append(pending)
         results: list[tuple[list[_Pending], list[int] | BaseException]] = []
         async with self.sessions() as session, session.begin():
+            await lock_for_writing(session)
             now = self.clock.now()
             for (datastream_id, multi_id), members in groups.items():
                 try:

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stadtkern.core.clock import Clock
+from stadtkern.db.engine import lock_for_writing
 from stadtkern.sensorthings import models as m
 from stadtkern.sensorthings.access import Viewer
 from stadtkern.sensorthings.batch import BatchRequest, Outcome, parse_batch, resolve_url
@@ -99,6 +100,7 @@ class SensorThingsService:
         if retention_days is not None and retention_days < 1:
             raise writing.WriteError("retention_days must be at least 1")
         async with self.sessions() as session, session.begin():
+            await lock_for_writing(session)
             result = await session.execute(
                 update(m.DATASTREAMS)
                 .where(m.DATASTREAMS.c.id == datastream_id)
@@ -120,6 +122,7 @@ class SensorThingsService:
         if single is not None:
             return await self._create_observation_grouped(single, body, grant=grant, base_url=base_url)
         async with self.sessions() as session, session.begin():
+            await lock_for_writing(session)
             return await self._create_in(session, path_text, body, grant=grant, base_url=base_url)
 
     async def _create_observation_grouped(
@@ -214,6 +217,7 @@ class SensorThingsService:
 
     async def update(self, path_text: str, body: Any, *, grant: KeyGrant, replace_all: bool) -> None:
         async with self.sessions() as session, session.begin():
+            await lock_for_writing(session)
             await self._update_in(session, path_text, body, grant=grant, replace_all=replace_all)
 
     async def _update_in(
@@ -227,6 +231,7 @@ class SensorThingsService:
 
     async def delete(self, path_text: str, *, grant: KeyGrant) -> None:
         async with self.sessions() as session, session.begin():
+            await lock_for_writing(session)
             await self._delete_in(session, path_text, grant=grant)
 
     async def _delete_in(self, session: AsyncSession, path_text: str, *, grant: KeyGrant) -> None:
@@ -254,6 +259,7 @@ class SensorThingsService:
         blocks = parse_create_observations(body, now)
         answer: list[str] = []
         async with self.sessions() as session, session.begin():
+            await lock_for_writing(session)
             for block in blocks:
                 if not grant.unrestricted:
                     thing_id = None
@@ -319,6 +325,7 @@ class SensorThingsService:
         made: dict[str, str] = {}
         try:
             async with self.sessions() as session, session.begin():
+                await lock_for_writing(session)
                 for request in group:
                     outcome = await self._run_one(
                         session, request, {**created, **made}, grant, viewer, base_url

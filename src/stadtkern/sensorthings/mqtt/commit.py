@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stadtkern.core.clock import Clock
+from stadtkern.db.engine import lock_for_writing
 from stadtkern.sensorthings.events import EntityEvent, StreamAccess
 from stadtkern.sensorthings.ingest import IngestError, ObservationInput, insert_observations
 from stadtkern.sensorthings.mqtt.live import observation_event, observation_rows
@@ -156,6 +157,7 @@ class GroupCommitter:
         now = self.clock.now()
         events: list[EntityEvent] = []
         async with self.sessions() as session, session.begin():
+            await lock_for_writing(session)
             for group in groups:
                 stream = group[0].stream
                 ids = await insert_observations(
