@@ -25,6 +25,7 @@ from stadtkern.sensorthings.entities import BY_SET, ENTITY_TYPES, EntityType
 from stadtkern.sensorthings.errors import Forbidden, status_for
 from stadtkern.sensorthings.extensions import run_extension
 from stadtkern.sensorthings.ingest import (
+    OBSERVATION_FIELDS,
     IngestError,
     insert_columns,
     insert_observations,
@@ -391,18 +392,8 @@ class SensorThingsService:
         return self.clock.now()
 
 
-_PLAIN_OBSERVATION_KEYS = frozenset(
-    {
-        "phenomenonTime",
-        "resultTime",
-        "result",
-        "resultQuality",
-        "validTime",
-        "parameters",
-        "Datastream",
-        "MultiDatastream",
-    }
-)
+# A plain Observation: no inline entities and no FeatureOfInterest (generated from the Thing's Location).
+_PLAIN_OBSERVATION_KEYS = OBSERVATION_FIELDS - {"FeatureOfInterest", "@iot.id", "@iot.selfLink"}
 
 
 def _single_observation_target(path_text: str, body: Any) -> tuple[int | None, int | None, bool] | None:

@@ -65,6 +65,20 @@ def safe_next(target: str | None, default: str = "/konto") -> str:
     return target
 
 
+async def _finish_login(request: AnyRequest, user: User, next_path: str) -> Redirect:
+    """Every step passed: note the login, forget the failures, start the full session."""
+    rt = runtime_of(request)
+    async with rt.sessions() as db:
+        db_user = await db.get(User, user.id)
+        assert db_user is not None
+        await services.complete_login(
+            db, db_user, ip=_ip(request), secret_key=rt.settings.secret_key, now=rt.clock.now()
+        )
+        await db.commit()
+    await start_session(request, {"uid": user.id, "epoch": user.session_epoch})
+    return Redirect(next_path)
+
+
 def _mail(request: AnyRequest) -> MailSetup:
     rt = runtime_of(request)
     assert rt.templates is not None
@@ -130,22 +144,13 @@ def _retry_after(request: AnyRequest, until: datetime | None) -> str:
 
 async def _next_step(request: AnyRequest, user: User, next_path: str) -> Redirect:
     """After the password: the forced password change, the second factor, or the full session."""
-    rt = runtime_of(request)
     if user.must_change_password:
         await start_session(request, {PASSWORD_STEP: user.id, "epoch": user.session_epoch, "next": next_path})
         return Redirect("/konto/passwort")
     if twofactor.requires_second_factor(user):
         await start_session(request, {"pending_uid": user.id, "epoch": user.session_epoch, "next": next_path})
         return Redirect("/konto/zwei-faktor")
-    async with rt.sessions() as db:
-        db_user = await db.get(User, user.id)
-        assert db_user is not None
-        await services.complete_login(
-            db, db_user, ip=_ip(request), secret_key=rt.settings.secret_key, now=rt.clock.now()
-        )
-        await db.commit()
-    await start_session(request, {"uid": user.id, "epoch": user.session_epoch})
-    return Redirect(next_path)
+    return await _finish_login(request, user, next_path)
 
 
 # --- Registration and verification ------------------------------------------------------------------
@@ -441,17 +446,8 @@ async def two_factor_submit(request: AnyRequest, data: Form) -> Template | Redir
     result = await _check_code(request, user, data.get("code", ""))
     if result.status != "ok":
         return await _code_refused(request, user, result, "/konto/zwei-faktor")
-    rt = runtime_of(request)
     next_path = safe_next(request.session.get("next"))
-    async with rt.sessions() as db:
-        db_user = await db.get(User, user.id)
-        assert db_user is not None
-        await services.complete_login(
-            db, db_user, ip=_ip(request), secret_key=rt.settings.secret_key, now=rt.clock.now()
-        )
-        await db.commit()
-    await start_session(request, {"uid": user.id, "epoch": user.session_epoch})
-    return Redirect(next_path)
+    return await _finish_login(request, user, next_path)
 
 
 @post("/konto/abmelden", include_in_schema=False, name="logout")
