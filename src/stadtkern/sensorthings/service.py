@@ -180,7 +180,7 @@ class SensorThingsService:
             if not target.single or last.key is not None or target.property:
                 raise QueryError(f"cannot POST to {path_text}", "path")
             parent_entity = target.entity
-            parent_id = await session.scalar(target.ids)
+            parent_id = await session.scalar(target.ids())
             if parent_id is None:
                 raise reading.NotFound(f"{target.path_text} does not exist")
             nav = parent_entity.navs.get(last.name)

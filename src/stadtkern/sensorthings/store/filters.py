@@ -424,11 +424,18 @@ def _compare_times(op: str, left: Value, right: Value) -> Expr:
         if left.end is None:
             return left.sql < right.sql
         # A stored instant (no end) is before t only if it is earlier than t; a period if it ends by t.
-        return or_(
-            and_(left.end.is_(None), left.sql < right.sql), and_(left.end.is_not(None), left.end <= right.sql)
+        # The leading "start < t" is implied by both and lets the index and the partitions bound the scan.
+        return and_(
+            left.sql < right.sql,
+            or_(
+                and_(left.end.is_(None), left.sql < right.sql),
+                and_(left.end.is_not(None), left.end <= right.sql),
+            ),
         )
     if op == "le":
-        return left_end <= right.sql if left.end is not None else left.sql <= right.sql
+        if left.end is None:
+            return left.sql <= right.sql
+        return and_(left.sql <= right.sql, left_end <= right.sql)
     raise QueryError(f"unknown comparison {op}", "$filter")
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import FromClause
 
@@ -31,13 +31,18 @@ class Target:
     """What a resource path resolves to: an entity type and the SQL selecting its ids."""
 
     entity: EntityType
-    ids: Select[Any]
+    # Conditions on the entity's table.
+    where: tuple[Any, ...]
     single: bool
     # Where the collection hangs off (for links): "Things(1)/Datastreams" or "Datastreams".
     path_text: str
     property: tuple[str, ...] = ()
     # Keyed entities along the path: each must exist, or the answer is 404.
     checks: tuple[tuple[EntityType, Any], ...] = ()
+
+    def ids(self) -> Select[Any]:
+        """The ids of what the path selects, as a subquery."""
+        return select(self.entity.table.c.id).where(*self.where)
 
 
 @dataclass
@@ -60,13 +65,17 @@ def resolve(path: ResourcePath) -> Target:
     if entity is None:
         raise QueryError(f"unknown entity set {first.name!r} (known: {', '.join(sorted(BY_SET))})", "path", 0)
     table = entity.table
-    ids: Select[Any] = select(table.c.id)
+    where: list[Any] = []
+    # The id of the current entity when the path names it directly (Things(1)): navigation from it then
+    # becomes a plain condition such as datastream_id = 1, which the indexes (and partitions) serve.
+    key: Any = None
     checks: list[tuple[EntityType, Any]] = []
     single = False
     text = entity.set_name
     if first.key is not None:
-        ids = ids.where(table.c.id == _key(first.key))
-        checks.append((entity, _key(first.key)))
+        key = _key(first.key)
+        where.append(table.c.id == key)
+        checks.append((entity, key))
         single = True
         text += f"({first.key})"
     remaining = list(path.segments[1:])
@@ -81,14 +90,17 @@ def resolve(path: ResourcePath) -> Target:
                 "path",
             )
         remaining.pop(0)
-        entity, ids = _navigate(entity, nav, ids)
+        source_ids = key if key is not None else select(entity.table.c.id).where(*where).scalar_subquery()
+        entity, where = _navigate(entity, nav, source_ids)
+        key = None
         text += f"/{nav.name}"
         single = not nav.many
         if segment.key is not None:
             if not nav.many:
                 raise QueryError(f"{nav.name} is a single entity and takes no key", "path")
-            ids = ids.where(entity.table.c.id == _key(segment.key))
-            checks.append((entity, _key(segment.key)))
+            key = _key(segment.key)
+            where.append(entity.table.c.id == key)
+            checks.append((entity, key))
             single = True
             text += f"({segment.key})"
     prop: tuple[str, ...] = ()
@@ -103,7 +115,7 @@ def resolve(path: ResourcePath) -> Target:
             raise QueryError(f"{entity.name} has no property or navigation {prop[0]!r}", "path")
         if len(prop) > 1 and known.kind not in ("json", "uom", "uoms", "any", "geo"):
             raise QueryError(f"{prop[0]} has no members", "path")
-    return Target(entity, ids, single, text, prop, tuple(checks))
+    return Target(entity, tuple(where), single, text, prop, tuple(checks))
 
 
 def _key(key: int | str) -> Any:
@@ -114,20 +126,20 @@ def _key(key: int | str) -> Any:
     return key
 
 
-def _navigate(entity: EntityType, nav: Nav, ids: Select[Any]) -> tuple[EntityType, Select[Any]]:
+def _navigate(entity: EntityType, nav: Nav, source: Any) -> tuple[EntityType, list[Any]]:
+    """Conditions on the target's table selecting what ``nav`` reaches from ``source`` (an id, or a
+    scalar subquery of the source's id when the path did not name it)."""
     target = ENTITY_TYPES[nav.target]
-    source = entity.table
+    source_table = entity.table
     target_table = target.table
     if nav.self_column is not None:
-        return target, select(target_table.c.id).where(
-            target_table.c.id.in_(select(source.c[nav.self_column]).where(source.c.id.in_(ids)))
-        )
+        owner = select(source_table.c[nav.self_column]).where(source_table.c.id == source).scalar_subquery()
+        return target, [target_table.c.id == owner]
     if nav.target_column is not None:
-        return target, select(target_table.c.id).where(target_table.c[nav.target_column].in_(ids))
+        return target, [target_table.c[nav.target_column] == source]
     assert nav.link is not None and nav.link_self and nav.link_target
-    return target, select(target_table.c.id).where(
-        target_table.c.id.in_(select(nav.link.c[nav.link_target]).where(nav.link.c[nav.link_self].in_(ids)))
-    )
+    linked = select(nav.link.c[nav.link_target]).where(nav.link.c[nav.link_self] == source)
+    return target, [target_table.c.id.in_(linked)]
 
 
 async def _check_exists(ctx: ReadContext, target: Target) -> None:
@@ -182,9 +194,7 @@ async def read(
     entity = target.entity
     table = entity.table
     if target.single:
-        query = _base_query(ctx, entity, table, replace(options, filter=None)).where(
-            table.c.id.in_(target.ids)
-        )
+        query = _base_query(ctx, entity, table, replace(options, filter=None)).where(*target.where)
         row = (await ctx.session.execute(query.limit(1))).mappings().first()
         if row is None:
             raise NotFound(f"{target.path_text} does not exist")
@@ -196,10 +206,10 @@ async def read(
         document = entity_json(entity, row, ctx.base_url, options.select)
         await _expand(ctx, entity, [row], [document], options.expand)
         return document
-    query = _base_query(ctx, entity, table, options).where(table.c.id.in_(target.ids))
+    query = _base_query(ctx, entity, table, options).where(*target.where)
     answer: dict[str, Any] = {}
     if options.count:
-        answer["@iot.count"] = await _count(ctx, query)
+        answer["@iot.count"] = await _count(ctx, query, table)
     top = _effective_top(options)
     page = _ordered(query, entity, table, options, ctx).offset(options.skip).limit(top + 1)
     rows = list((await ctx.session.execute(page)).mappings().all())
@@ -246,8 +256,9 @@ def _property(entity: EntityType, row: Any, path: tuple[str, ...]) -> tuple[str,
     return path[-1], value
 
 
-async def _count(ctx: ReadContext, query: Select[Any]) -> int:
-    counted = select(func.count()).select_from(query.with_only_columns(literal(1)).subquery())
+async def _count(ctx: ReadContext, query: Select[Any], table: Any) -> int:
+    # Keep a column of the table: a bare constant would drop the FROM when there is no WHERE.
+    counted = select(func.count()).select_from(query.with_only_columns(table.c.id).subquery())
     return int(await ctx.session.scalar(counted) or 0)
 
 
