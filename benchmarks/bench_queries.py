@@ -388,6 +388,49 @@ async def service_and_raw_page(
 # ---- latest values and hourly averages ---------------------------------------------------------------
 
 
+async def extensions_http(base: str, ids: list[int], runs: int, seed: int) -> list[dict[str, Any]]:
+    """Stadtkern's extensions: latest values of all Datastreams, and a year of hourly averages."""
+    rng = random.Random(seed)
+    year = (
+        f"phenomenonTime ge {START.isoformat().replace('+00:00', 'Z')} and "
+        f"phenomenonTime lt {(START + YEAR).isoformat().replace('+00:00', 'Z')}"
+    )
+    out: list[dict[str, Any]] = []
+    async with httpx.AsyncClient(timeout=120) as client:
+        latencies, body = await timed_gets(
+            client, f"{base}/ext/latest", {"$top": str(len(ids))}, runs + 1, 60
+        )
+        out.append(
+            {
+                "figure": "query-latest",
+                "path": "GET ext/latest?$top=N",
+                "target_ms": 50,
+                "datastreams_returned": len(body["value"]),
+                **summary(latencies[1:]),
+            }
+        )
+        hourly: list[float] = []
+        groups = 0
+        for _ in range(runs + 1):
+            stream = rng.choice(ids)
+            params = {"interval": "PT1H", "functions": "avg,count", "$filter": year}
+            t0 = time.perf_counter()
+            response = await client.get(f"{base}/ext/Datastreams({stream})/aggregate", params=params)
+            hourly.append((time.perf_counter() - t0) * 1000)
+            response.raise_for_status()
+            groups = len(response.json()["value"])
+        out.append(
+            {
+                "figure": "query-hourly",
+                "path": "GET ext/Datastreams(k)/aggregate?interval=PT1H (a year)",
+                "target_ms": 100,
+                "groups": groups,
+                **summary(hourly[1:]),
+            }
+        )
+    return out
+
+
 def routed_extensions() -> dict[str, list[str]]:
     """Paths under /sta/v1.1 that the source routes for latest values or aggregates (if any yet)."""
     found: dict[str, list[str]] = {"latest": [], "aggregate": []}
@@ -657,6 +700,9 @@ def run(kind: str, rows: int, datastreams: int, page_requests: int, runs: int, b
                 **inner["raw"],
             )
             emit(figure="query-page-plan", database=kind, sql=inner["main_sql"], plan=inner["plan"])
+            # Stadtkern's extensions for (b) and (c), over HTTP
+            for result in asyncio.run(extensions_http(server.base, ids, runs, seed=17)):
+                emit(database=kind, layer="HTTP (stadtkern serve)", **result)
             # (b) the latest value of every Datastream
             for result in asyncio.run(latest_http(server.base, runs, len(ids), extensions["latest"])):
                 emit(
