@@ -7,15 +7,17 @@
 
 Observations follow their (Multi)Datastream. A Thing, its Locations and HistoricalLocations are hidden when
 all of the Thing's streams are hidden (a meter's Thing would reveal the household's address); a
-FeatureOfInterest is hidden when it only has observations the viewer may not see.
+FeatureOfInterest is hidden when any of its observations is hidden from the viewer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import FromClause
 
 from stadtkern.sensorthings import models as m
@@ -144,3 +146,35 @@ def visible(entity_name: str, table: FromClause, viewer: Viewer) -> Expr | None:
 
 def never() -> Expr:
     return false()
+
+
+async def audit_personal_reads(
+    session: AsyncSession, reader: Any, reads: set[tuple[str, int]], *, now: datetime
+) -> None:
+    """Write "who read whose data" for personal streams a staff member read (not for the owner)."""
+    from stadtkern.core.accounts.models import User
+    from stadtkern.core.audit.services import record_personal_read
+
+    plain = sorted({key for kind, key in reads if kind.startswith("Datastream")})
+    multi = sorted({key for kind, key in reads if kind.startswith("MultiDatastream")})
+    owners: set[tuple[int, str, int]] = set()
+    for table, name, keys in (
+        (m.DATASTREAMS, "Datastreams", plain),
+        (m.MULTI_DATASTREAMS, "MultiDatastreams", multi),
+    ):
+        if not keys:
+            continue
+        rows = await session.execute(
+            select(table.c.id, table.c.owner_user_id).where(
+                table.c.id.in_(keys), table.c.access == "personal", table.c.owner_user_id.is_not(None)
+            )
+        )
+        owners |= {(row.owner_user_id, name, row.id) for row in rows}
+    for owner_id, name, stream_id in sorted(owners):
+        if owner_id == reader.id:
+            continue
+        owner = await session.get(User, owner_id)
+        if owner is not None:
+            await record_personal_read(
+                session, actor=reader, subject=owner, now=now, target=f"{name}({stream_id})"
+            )

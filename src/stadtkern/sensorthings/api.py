@@ -14,12 +14,9 @@ from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
-from sqlalchemy import select
 
 from stadtkern.core.accounts.models import User
-from stadtkern.core.audit.services import record_personal_read
-from stadtkern.sensorthings import models as m
-from stadtkern.sensorthings.access import Viewer
+from stadtkern.sensorthings.access import Viewer, audit_personal_reads
 from stadtkern.sensorthings.entities import BY_SET
 from stadtkern.sensorthings.errors import Unauthorized, status_for
 from stadtkern.sensorthings.keys import ANONYMOUS, KeyGrant, check_key
@@ -153,29 +150,9 @@ async def read_resource(request: AnyRequest, path: FromPath[str]) -> Response[An
 
 
 async def _audit(request: AnyRequest, user: User, ctx: ReadContext) -> None:
-    """Staff read personal Datastreams or their Observations: write who read whose data."""
     rt = runtime_of(request)
-    ids = {key for kind, key in ctx.personal_reads if kind.startswith("Datastream")}
-    multi = {key for kind, key in ctx.personal_reads if kind.startswith("MultiDatastream")}
     async with rt.sessions() as session:
-        owners: set[tuple[int, str, int]] = set()
-        for model, keys in ((m.Datastream, ids), (m.MultiDatastream, multi)):
-            if not keys:
-                continue
-            rows = await session.execute(
-                select(model.id, model.owner_user_id).where(
-                    model.id.in_(sorted(keys)), model.access == "personal", model.owner_user_id.is_not(None)
-                )
-            )
-            owners |= {(row.owner_user_id, model.__name__, row.id) for row in rows}
-        for owner_id, kind, stream_id in sorted(owners):
-            if owner_id == user.id:
-                continue
-            owner = await session.get(User, owner_id)
-            if owner is not None:
-                await record_personal_read(
-                    session, actor=user, subject=owner, now=rt.clock.now(), target=f"{kind}s({stream_id})"
-                )
+        await audit_personal_reads(session, user, ctx.personal_reads, now=rt.clock.now())
         await session.commit()
 
 
