@@ -9,6 +9,7 @@ observation is durable. A failure is reported to the callers of the failing Data
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -69,9 +70,10 @@ class ObservationBatcher:
         async with self.sessions() as session, session.begin():
             await lock_for_writing(session)
             now = self.clock.now()
+            isolate = len(groups) > 1  # a savepoint per stream only when one stream could sink the others
             for (datastream_id, multi_id), members in groups.items():
                 try:
-                    async with session.begin_nested():
+                    async with session.begin_nested() if isolate else contextlib.nullcontext():
                         ids = await insert_observations(
                             session,
                             [p.item for p in members],
@@ -81,6 +83,8 @@ class ObservationBatcher:
                         )
                     results.append((members, ids))
                 except Exception as exc:  # only this stream's callers fail
+                    if not isolate:
+                        raise
                     results.append((members, exc))
         # Committed: now, and only now, the callers get their answer.
         for members, outcome in results:

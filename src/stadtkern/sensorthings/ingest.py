@@ -118,37 +118,52 @@ class StreamInfo:
     thing_id: int
     deduplicate: bool
     components: int | None  # MultiDatastream: length of each result array
+    observed_area: dict[str, Any] | None = None
+    # The FeatureOfInterest generated from the Thing's Location, if it exists yet, and its box.
+    feature_id: int | None = None
+    feature_box: tuple[float, float, float, float] | None = None
 
 
 async def stream_info(
     session: AsyncSession, datastream_id: int | None, multi_datastream_id: int | None
 ) -> StreamInfo:
-    if datastream_id is not None:
-        row = (
-            await session.execute(
-                select(m.Datastream.id, m.Datastream.thing_id, m.Datastream.deduplicate).where(
-                    m.Datastream.id == datastream_id
-                )
-            )
-        ).first()
-        if row is None:
-            raise IngestError(f"Datastreams({datastream_id}) does not exist")
-        return StreamInfo(row.id, False, row.thing_id, row.deduplicate, None)
-    assert multi_datastream_id is not None
-    row = (
-        await session.execute(
-            select(
-                m.MultiDatastream.id,
-                m.MultiDatastream.thing_id,
-                m.MultiDatastream.deduplicate,
-                m.MultiDatastream.multi_observation_data_types,
-            ).where(m.MultiDatastream.id == multi_datastream_id)
-        )
-    ).first()
+    """The stream, its observedArea and its Thing's generated feature, in one round trip."""
+    multi = datastream_id is None
+    table = m.MULTI_DATASTREAMS if multi else m.DATASTREAMS
+    key = multi_datastream_id if multi else datastream_id
+    features = m.FEATURES
+    links = m.THING_LOCATIONS
+    columns: list[Any] = [table.c.id, table.c.thing_id, table.c.deduplicate, table.c.observed_area]
+    if multi:
+        columns.append(table.c.multi_observation_data_types)
+    columns += [
+        features.c[name].label(f"feature_{name}") for name in ("id", "min_x", "min_y", "max_x", "max_y")
+    ]
+    # The Thing's first Location and the feature generated from it (NULL when not made yet).
+    query = (
+        select(*columns)
+        .select_from(table)
+        .outerjoin(links, links.c.thing_id == table.c.thing_id)
+        .outerjoin(features, features.c.generated_from_location_id == links.c.location_id)
+        .where(table.c.id == key)
+        .order_by(links.c.location_id)
+        .limit(1)
+    )
+    row = (await session.execute(query)).mappings().first()
     if row is None:
-        raise IngestError(f"MultiDatastreams({multi_datastream_id}) does not exist")
+        raise IngestError(f"{'MultiDatastreams' if multi else 'Datastreams'}({key}) does not exist")
+    box = None
+    if row["feature_id"] is not None and row["feature_min_x"] is not None:
+        box = (row["feature_min_x"], row["feature_min_y"], row["feature_max_x"], row["feature_max_y"])
     return StreamInfo(
-        row.id, True, row.thing_id, row.deduplicate, len(row.multi_observation_data_types or [])
+        row["id"],
+        multi,
+        row["thing_id"],
+        row["deduplicate"],
+        len(row["multi_observation_data_types"] or []) if multi else None,
+        observed_area=row["observed_area"],
+        feature_id=row["feature_id"],
+        feature_box=box,
     )
 
 
@@ -243,7 +258,7 @@ async def insert_observations(
         feature_id = item.feature_of_interest_id
         if feature_id is None:
             if generated is None:
-                generated = await feature_for_thing(session, stream.thing_id)
+                generated = stream.feature_id or await feature_for_thing(session, stream.thing_id)
             feature_id = generated
         rows.append(_row(stream, item, feature_id))
     if stream.deduplicate:
@@ -283,7 +298,7 @@ async def insert_columns(
     count = len(columns["phenomenon_time"])
     if count == 0:
         return []
-    feature_id = await feature_for_thing(session, stream.thing_id)
+    feature_id = stream.feature_id or await feature_for_thing(session, stream.thing_id)
     given = {"datastream_id": [stream.id] * count, "feature_of_interest_id": [feature_id] * count, **columns}
     # Table order: the compiled INSERT lists its columns in this order whatever order they are given in.
     names = [column.name for column in m.OBSERVATIONS.columns if column.name in given]
@@ -483,6 +498,9 @@ async def _observed_area(
     known = {f for f in feature_ids if f is not None}
     if not known:
         return None
+    if known == {stream.feature_id} and stream.feature_box is not None:
+        # The usual case: the stream's own generated feature, whose box came with the stream.
+        return _widened(stream.observed_area, list(stream.feature_box))
     row = (
         await session.execute(
             select(
@@ -495,16 +513,17 @@ async def _observed_area(
     ).first()
     if row is None or row[0] is None:
         return None
-    box = [float(row[0]), float(row[1]), float(row[2]), float(row[3])]
-    table = m.MULTI_DATASTREAMS if stream.multi else m.DATASTREAMS
-    current = await session.scalar(select(table.c.observed_area).where(table.c.id == stream.id))
-    if current:
-        old = envelope_box(current)
-        if old is not None:
-            merged = [min(old[0], box[0]), min(old[1], box[1]), max(old[2], box[2]), max(old[3], box[3])]
-            if merged == old:
-                return None
-            box = merged
+    return _widened(stream.observed_area, [float(row[0]), float(row[1]), float(row[2]), float(row[3])])
+
+
+def _widened(current: dict[str, Any] | None, box: list[float]) -> dict[str, Any] | None:
+    """The envelope of ``current`` and ``box``; None when ``current`` already covers the box."""
+    old = envelope_box(current) if current else None
+    if old is not None:
+        merged = [min(old[0], box[0]), min(old[1], box[1]), max(old[2], box[2]), max(old[3], box[3])]
+        if merged == old:
+            return None
+        box = merged
     return envelope(box)
 
 
