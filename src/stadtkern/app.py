@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import sys
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
@@ -165,5 +166,9 @@ def create_app(
 
 def app_from_env() -> Litestar:
     """Entry point for Granian (``stadtkern.app:app_from_env`` with ``--factory``)."""
+    # Database drivers answer from their own threads (aiosqlite) and Granian's I/O runs in Rust threads:
+    # every hand-over waits for the GIL. Python's default switch interval (5 ms) then dominates a request
+    # of a few short queries; a shorter interval hands over quickly (measured in docs/benchmarks.md).
+    sys.setswitchinterval(0.0005)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return create_app(mqtt=True)
