@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -127,8 +126,3 @@ class AssetType:
     purpose: Any
     legal_basis: str
     retention: timedelta
-
-
-@dataclass(frozen=True)
-class TemplateDir:
-    path: Path

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import FromClause
 
@@ -148,10 +148,6 @@ def visible(entity_name: str, table: FromClause, viewer: Viewer) -> Expr | None:
         assert hidden is not None
         return not_(exists(select(obs.c.id).where(obs.c.feature_of_interest_id == table.c.id, not_(hidden))))
     return None
-
-
-def never() -> Expr:
-    return false()
 
 
 async def audit_personal_reads(

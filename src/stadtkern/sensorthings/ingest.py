@@ -577,7 +577,3 @@ async def _update_latest(
         where=table.c.phenomenon_time <= statement.excluded.phenomenon_time,
     )
     await session.execute(upsert)
-
-
-def count_observations(table: Any) -> Any:
-    return func.count(table.c.id)
