@@ -10,6 +10,7 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
+from stadtkern.core.accounts.services import remember_locale
 from stadtkern.core.i18n import LOCALES, use_locale
 from stadtkern.core.i18n import gettext as _
 from stadtkern.pages.services import submit_feedback, validate_feedback
@@ -104,8 +105,7 @@ async def switch_language(request: Request[Any, Any, Any], data: Form) -> Redire
         user = await current_user(request)
         if user is not None:
             async with rt.sessions() as session:
-                db_user = await session.merge(user)
-                db_user.locale = lang
+                await remember_locale(session, user.id, lang)
                 await session.commit()
     return response
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from jinja2 import Environment
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -418,6 +418,13 @@ async def reset_password(
     await invalidate_tokens(session, user.id, RESET_PASSWORD, now=now)
     await session.flush()
     return user
+
+
+async def remember_locale(session: AsyncSession, user_id: int, locale: str) -> None:
+    """The language a user chose last, for mails and the next login."""
+    if locale not in LOCALES:
+        raise AccountError(_("Bitte wählen Sie eine der angebotenen Sprachen."), "locale")
+    await session.execute(update(User).where(User.id == user_id).values(locale=locale))
 
 
 async def update_profile(session: AsyncSession, user: User, *, display_name: str, locale: str) -> None:
