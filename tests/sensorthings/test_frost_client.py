@@ -15,14 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# A dev dependency (requirements.lock): a missing client must fail the suite, not skip the test.
+import frost_sta_client as frost
+import geojson
 import httpx
 import pytest
 
 from tests.support.postgres import free_port
 from tests.support.processes import Process, run_cli
-
-frost = pytest.importorskip("frost_sta_client")
-geojson = pytest.importorskip("geojson")
 
 # The client itself uses furl's deprecated ``pathstr`` (frost_sta_client/service/sensorthingsservice.py).
 pytestmark = pytest.mark.filterwarnings("ignore:furl.pathstr is deprecated:DeprecationWarning")

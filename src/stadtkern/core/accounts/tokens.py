@@ -59,7 +59,7 @@ async def consume_token(
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if int(result.rowcount or 0) != 1:  # type: ignore[attr-defined]
+    if int(getattr(result, "rowcount", 0) or 0) != 1:
         return None
     await session.refresh(row)
     return row
