@@ -43,7 +43,8 @@ test: setup test-deps lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup test-deps
-	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@for script in benchmarks/bench_*.py; do name=$$(basename $$script .py); echo "== $$name"; \
+	  $(PY) -m benchmarks.$$name || exit 1; done
 
 lock:
 	$(PY) -m pip install --quiet uv

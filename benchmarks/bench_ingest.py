@@ -5,7 +5,7 @@ For each database (SQLite, and PostgreSQL when its binaries are installed):
 - raw: the same rows straight into an identical indexed table (SQLite: one-transaction executemany;
   PostgreSQL: binary COPY), i.e. the physical limit on this machine;
 - single: single-observation POSTs from 16 concurrent clients.
-Prints one JSON line per measurement. Usage: .venv/bin/python benchmarks/bench_ingest.py [--rows N]
+Prints one JSON line per measurement. Usage: .venv/bin/python -m benchmarks.bench_ingest (from the checkout) [--rows N]
 """
 
 from __future__ import annotations
@@ -18,18 +18,15 @@ import platform
 import signal
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from tests.support.postgres import PostgresServer, free_port
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from tests.support.postgres import PostgresServer, free_port  # noqa: E402
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 THING = {

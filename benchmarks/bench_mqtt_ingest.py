@@ -8,7 +8,7 @@ In one run:
   count is checked to equal N (zero loss).
 - mosquitto: the same N messages, same publisher and window, into a bare Mosquitto with a QoS 1
   subscriber here; rate = N / (first PUBLISH .. N-th message at the subscriber).
-Prints one JSON line per measurement. Usage: .venv/bin/python benchmarks/bench_mqtt_ingest.py [--n 20000]
+Prints one JSON line per measurement. Usage: .venv/bin/python -m benchmarks.bench_mqtt_ingest (from the checkout) [--n 20000]
 """
 
 from __future__ import annotations
@@ -22,42 +22,17 @@ import platform
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from benchmarks.bench_ingest import THING
+from tests.support.postgres import PostgresServer, free_port
+
+from stadtkern.sensorthings.mqtt import protocol as p
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from tests.support.postgres import PostgresServer, free_port  # noqa: E402
-
-from stadtkern.sensorthings.mqtt import protocol as p  # noqa: E402
-
-THING = {
-    "name": "Bench",
-    "description": "benchmark",
-    "Locations": [
-        {
-            "name": "L",
-            "description": "l",
-            "encodingType": "application/geo+json",
-            "location": {"type": "Point", "coordinates": [6.76, 51.43]},
-        }
-    ],
-    "Datastreams": [
-        {
-            "name": "D",
-            "description": "d",
-            "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
-            "unitOfMeasurement": {"name": "degree Celsius", "symbol": "°C", "definition": "ucum:Cel"},
-            "Sensor": {"name": "S", "description": "s", "encodingType": "text/html", "metadata": "x"},
-            "ObservedProperty": {"name": "T", "definition": "t", "description": "t"},
-        }
-    ],
-}
 
 
 def emit(**fields: object) -> None:

@@ -19,7 +19,7 @@ For each database (SQLite, and PostgreSQL when its binaries are installed):
   routed when this runs): the equivalent GROUP BY SQL is timed on the database, and beside it what a client
   must do over HTTP today (page through the year's observations, 1000 per request).
 Prints one JSON line per measurement.
-Usage: .venv/bin/python benchmarks/bench_queries.py [--rows N] [--datastreams N] [--databases sqlite,postgresql]
+Usage: .venv/bin/python -m benchmarks.bench_queries (from the checkout) [--rows N] [--datastreams N] [--databases sqlite,postgresql]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import importlib
 import json
 import math
 import os
@@ -34,7 +35,6 @@ import platform
 import random
 import re
 import sqlite3
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -42,12 +42,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from benchmarks.bench_ingest import Server
+from tests.support.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from benchmarks.bench_ingest import Server  # noqa: E402
-from tests.support.postgres import PostgresServer  # noqa: E402
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 YEAR = timedelta(days=365)
@@ -148,7 +146,8 @@ async def load(url: str, kind: str, rows: int, datastreams: int) -> list[int]:
     from stadtkern.core.clock import SystemClock
     from stadtkern.db.engine import create_engine, session_factory
     from stadtkern.sensorthings import models as m
-    from stadtkern.sensorthings import plugin  # noqa: F401  (SQLite functions)
+
+    importlib.import_module("stadtkern.sensorthings.plugin")  # registers the SQLite functions
     from stadtkern.sensorthings.ingest import insert_columns
     from stadtkern.sensorthings.keys import ANONYMOUS
     from stadtkern.sensorthings.partitions import ensure_months
@@ -294,7 +293,8 @@ async def service_and_raw_page(
     """The same page read through the service in-process, and its SQL straight on the driver."""
     from stadtkern.core.clock import SystemClock
     from stadtkern.db.engine import create_engine, session_factory
-    from stadtkern.sensorthings import plugin  # noqa: F401
+
+    importlib.import_module("stadtkern.sensorthings.plugin")  # registers the SQLite functions
     from stadtkern.sensorthings.access import Viewer
     from stadtkern.sensorthings.service import SensorThingsService
     from stadtkern.sensorthings.store import sqlite_functions
