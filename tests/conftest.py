@@ -14,15 +14,12 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
-from stadtkern.app import create_app
 from stadtkern.config import Settings, load_settings
 from stadtkern.core.clock import FrozenClock
 from stadtkern.core.jobs.runner import JobRunner
 from stadtkern.web.runtime import Runtime
-from tests.support.database import empty_all_tables, migrated_database
+from tests.support.database import empty_all_tables, loop_safe_app, migrated_database
 from tests.support.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -96,19 +93,8 @@ def settings(db_url: str, data_dir: Path) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings, clock: FrozenClock) -> Litestar:
-    """The app on the test database; on PostgreSQL with an engine that keeps no pooled connections.
-
-    The test client serves requests in its own event loop while the test body (and ``jobs``) use the
-    test's loop; asyncpg connections belong to the loop that opened them, so a pooled connection handed
-    from one loop to the other would fail. Without a pool every session opens its own.
-    """
-    application = create_app(settings, clock=clock, run_jobs=False)
-    runtime: Runtime = application.state.runtime
-    if runtime.engine.dialect.name == "postgresql":
-        engine = create_async_engine(settings.database_url, poolclass=NullPool)
-        runtime.engine = engine
-        runtime.sessions.configure(bind=engine)
-    return application
+    """The app on the test database (see loop_safe_app for PostgreSQL)."""
+    return loop_safe_app(settings, clock)
 
 
 @pytest.fixture

@@ -6,12 +6,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
-from stadtkern.config import Settings
 from stadtkern.core.accounts import services
 from stadtkern.core.accounts.models import AccountToken, LoginAttempt, User
 from stadtkern.core.clock import FrozenClock
@@ -19,18 +16,12 @@ from stadtkern.core.jobs.runner import JobRunner
 from stadtkern.core.privacy.models import Consent
 from stadtkern.web.runtime import Runtime
 from tests.conftest import make_settings
-from tests.support.accounts import loop_safe_app
+from tests.support.database import loop_safe_app
 from tests.support.web import links_in, mail_text, post_form, read_mails
 
 PASSWORD = "ein langes Passwort"
 NEW_PASSWORD = "ein anderes langes Passwort"
 COOKIE = "stadtkern_session"
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FrozenClock) -> Litestar:
-    """Requests run in the test client's loop, the test body in its own (see loop_safe_app)."""
-    return loop_safe_app(settings, clock)
 
 
 async def make_user(runtime: Runtime, email: str = "bea@example.org", **kwargs: Any) -> User:

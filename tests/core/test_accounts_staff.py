@@ -6,26 +6,16 @@ import re
 from datetime import timedelta
 from typing import Any
 
-import pytest
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
-from stadtkern.config import Settings
 from stadtkern.core.accounts.models import LoginAttempt
 from stadtkern.core.clock import FrozenClock
 from stadtkern.web.runtime import Runtime
 from tests.core.test_accounts_flows import COOKIE, NEW_PASSWORD, PASSWORD, load_user, login, make_user
-from tests.support.accounts import loop_safe_app
 from tests.support.web import post_form, totp_code
 
 SECRET_RE = re.compile(r'<code id="totp-secret">([A-Z2-7 ]+)</code>')
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FrozenClock) -> Litestar:
-    """Requests run in the test client's loop, the test body in its own (see loop_safe_app)."""
-    return loop_safe_app(settings, clock)
 
 
 def secret_from(page: str) -> str:

@@ -5,25 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from stadtkern.config import Settings
 from stadtkern.core.accounts.models import RoleAssignment, User
 from stadtkern.core.audit.models import AuditEntry
-from stadtkern.core.clock import FrozenClock
 from stadtkern.core.jobs.models import Job
 from stadtkern.core.security import verify_password
 from stadtkern.web.runtime import Runtime
-from tests.support.accounts import login_as, loop_safe_app, make_user
+from tests.support.accounts import login_as, make_user
 from tests.support.web import post_form
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FrozenClock) -> Litestar:
-    return loop_safe_app(settings, clock)
 
 
 async def _entries(runtime: Runtime, action: str) -> list[AuditEntry]:

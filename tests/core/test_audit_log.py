@@ -5,20 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from stadtkern.config import Settings
 from stadtkern.core.audit import services as audit
 from stadtkern.core.clock import FrozenClock
 from stadtkern.web.runtime import Runtime
-from tests.support.accounts import login_as, loop_safe_app, make_user
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FrozenClock) -> Litestar:
-    return loop_safe_app(settings, clock)
+from tests.support.accounts import login_as, make_user
 
 
 async def test_filters_and_pagination(

@@ -8,25 +8,17 @@ import zipfile
 from datetime import timedelta
 from typing import Any
 
-import pytest
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from stadtkern.config import Settings
 from stadtkern.core.clock import FrozenClock
 from stadtkern.core.jobs.models import Job
 from stadtkern.core.jobs.runner import JobRunner
 from stadtkern.core.mail.services import send_mail
 from stadtkern.core.privacy.models import Consent, DataExport
 from stadtkern.web.runtime import Runtime
-from tests.support.accounts import login_as, loop_safe_app, make_user
+from tests.support.accounts import login_as, make_user
 from tests.support.web import post_form
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FrozenClock) -> Litestar:
-    return loop_safe_app(settings, clock)
 
 
 async def test_requires_login(client: AsyncTestClient[Any]) -> None:

@@ -5,12 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from stadtkern.config import Settings
 from stadtkern.core.accounts.models import AccountToken, LoginAttempt, RoleAssignment, User
 from stadtkern.core.audit import services as audit
 from stadtkern.core.audit.models import AuditEntry
@@ -24,15 +21,10 @@ from stadtkern.core.security import keyed_hash, token_hash
 from stadtkern.db.base import Base, is_personal
 from stadtkern.pages.models import AccessibilityFeedback
 from stadtkern.web.runtime import Runtime
-from tests.support.accounts import PASSWORD, login_as, loop_safe_app, make_user
+from tests.support.accounts import PASSWORD, login_as, make_user
 from tests.support.web import post_form
 
 EMAIL = "anna.loeschen@example.org"
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FrozenClock) -> Litestar:
-    return loop_safe_app(settings, clock)
 
 
 async def _dump_personal_tables(runtime: Runtime) -> str:

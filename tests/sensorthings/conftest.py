@@ -9,13 +9,10 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
-from stadtkern.app import create_app
 from stadtkern.core.clock import FrozenClock
-from stadtkern.web.runtime import Runtime
 from tests.conftest import make_settings
+from tests.support.database import loop_safe_app
 
 ROOT = "/sta/v1.1"
 
@@ -23,13 +20,7 @@ ROOT = "/sta/v1.1"
 @pytest.fixture
 def sta_app(db_url: str, data_dir: Path, clock: FrozenClock) -> Litestar:
     settings = make_settings(db_url, data_dir, sta_anonymous_write="true")
-    app = create_app(settings, clock=clock, run_jobs=False)
-    runtime: Runtime = app.state.runtime
-    if runtime.engine.dialect.name == "postgresql":
-        engine = create_async_engine(settings.database_url, poolclass=NullPool)
-        runtime.engine = engine
-        runtime.sessions.configure(bind=engine)
-    return app
+    return loop_safe_app(settings, clock)
 
 
 @pytest.fixture

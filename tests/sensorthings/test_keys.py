@@ -5,23 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar.testing import AsyncTestClient
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
-from stadtkern.app import create_app
 from stadtkern.core.clock import FrozenClock
 from stadtkern.sensorthings.keys import create_key, revoke_key
 from tests.conftest import make_settings
 from tests.sensorthings.conftest import ROOT, THING
+from tests.support.database import loop_safe_app
 
 
 async def test_keys_guard_writes(db_url: str, data_dir: Path, clock: FrozenClock) -> None:
     settings = make_settings(db_url, data_dir)  # no anonymous writes
-    app = create_app(settings, clock=clock, run_jobs=False)
+    app = loop_safe_app(settings, clock)
     runtime = app.state.runtime
-    if runtime.engine.dialect.name == "postgresql":
-        runtime.engine = create_async_engine(settings.database_url, poolclass=NullPool)
-        runtime.sessions.configure(bind=runtime.engine)
     async with runtime.sessions() as session:
         admin_key, admin_token = await create_key(
             session, name="Leitstelle", secret_key=settings.secret_key, now=clock.now()

@@ -15,10 +15,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
-from stadtkern.app import create_app
 from stadtkern.core.clock import FrozenClock
 from stadtkern.sensorthings import models as m
 from stadtkern.sensorthings.keys import create_key
@@ -26,6 +23,7 @@ from stadtkern.sensorthings.mqtt import protocol
 from stadtkern.web.runtime import Runtime
 from tests.conftest import make_settings
 from tests.sensorthings.conftest import THING, create, get
+from tests.support.database import loop_safe_app
 
 PUBLIC_URL = "http://testserver.local"
 
@@ -33,13 +31,7 @@ PUBLIC_URL = "http://testserver.local"
 def live_app(db_url: str, data_dir: Path, clock: FrozenClock, **overrides: str) -> Litestar:
     values = {"sta_anonymous_write": "true", "public_url": PUBLIC_URL, **overrides}
     settings = make_settings(db_url, data_dir, **values)
-    app = create_app(settings, clock=clock, run_jobs=False, mqtt=0)
-    runtime: Runtime = app.state.runtime
-    if runtime.engine.dialect.name == "postgresql":
-        engine = create_async_engine(settings.database_url, poolclass=NullPool)
-        runtime.engine = engine
-        runtime.sessions.configure(bind=engine)
-    return app
+    return loop_safe_app(settings, clock, mqtt=0)
 
 
 @pytest.fixture

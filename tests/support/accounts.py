@@ -10,17 +10,11 @@ import json
 import secrets
 from typing import Any
 
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
-from stadtkern.app import create_app
-from stadtkern.config import Settings
 from stadtkern.core.accounts.models import User
 from stadtkern.core.accounts.services import create_user
-from stadtkern.core.clock import Clock
 from stadtkern.web.runtime import Runtime
 from stadtkern.web.session_store import DatabaseSessionStore
 
@@ -66,19 +60,3 @@ async def login_as(client: AsyncTestClient[Any], runtime: Runtime, user: User) -
 
 def logout(client: AsyncTestClient[Any]) -> None:
     client.cookies.delete(SESSION_COOKIE)
-
-
-def loop_safe_app(settings: Settings, clock: Clock) -> Litestar:
-    """The app, with a database engine that keeps no connections between uses.
-
-    The test client serves requests in its own event loop while the test body (and ``jobs``) use the
-    test's loop; asyncpg connections belong to the loop that opened them, so a pooled connection handed
-    from one loop to the other fails on PostgreSQL. Without a pool every session opens its own.
-    """
-    app = create_app(settings, clock=clock, run_jobs=False)
-    runtime: Runtime = app.state.runtime
-    if runtime.engine.dialect.name == "postgresql":
-        engine = create_async_engine(settings.database_url, poolclass=NullPool)
-        runtime.engine = engine
-        runtime.sessions.configure(bind=engine)
-    return app

@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.pool import NullPool
 
+from stadtkern.app import create_app
+from stadtkern.config import Settings
+from stadtkern.core.clock import Clock
 from stadtkern.db.base import Base
 from stadtkern.db.engine import create_engine
 from stadtkern.db.migrate import upgrade
@@ -62,3 +68,19 @@ async def empty_all_tables(url: str) -> None:
 async def _has_sequence(conn: AsyncConnection) -> bool:
     result = await conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name='sqlite_sequence'"))
     return bool(result.scalar())
+
+
+def loop_safe_app(settings: Settings, clock: Clock, **create_kwargs: Any) -> Litestar:
+    """The app for tests; on PostgreSQL with an engine that keeps no connections between uses.
+
+    The test client serves requests in its own event loop while the test body (and ``jobs``) use the
+    test's loop; asyncpg connections belong to the loop that opened them, so a pooled connection handed
+    from one loop to the other would fail. Without a pool every session opens its own.
+    """
+    app = create_app(settings, clock=clock, run_jobs=False, **create_kwargs)
+    runtime = app.state.runtime
+    if runtime.engine.dialect.name == "postgresql":
+        engine = create_async_engine(settings.database_url, poolclass=NullPool)
+        runtime.engine = engine
+        runtime.sessions.configure(bind=engine)
+    return app
