@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from stadtkern.config import ConfigError, Settings
@@ -55,8 +56,35 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("connect_args", {"server_settings": {"jit": "off"}})
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    ping_after = kwargs.pop("ping_after_idle", PING_AFTER_IDLE_SECONDS)
+    engine = create_async_engine(url, **kwargs)
+    _ping_idle_connections(engine, ping_after)
+    return engine
+
+
+# A pooled PostgreSQL connection idle for longer than this is checked before use. Checking every
+# checkout (SQLAlchemy's pool_pre_ping) costs three round trips per transaction, measured as a fifth of
+# a single-observation write; a connection in steady use is known to be alive.
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _ping_idle_connections(engine: AsyncEngine, after_seconds: float) -> None:
+    pool = engine.sync_engine.pool
+
+    def checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < after_seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # the server went away: the pool replaces this connection and retries
+            raise DisconnectionError(str(exc)) from exc
+
+    event.listen(pool, "checkin", checked_in)
+    event.listen(pool, "checkout", checked_out)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

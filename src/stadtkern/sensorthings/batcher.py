@@ -4,6 +4,9 @@ Each single-observation POST (and MQTT publish) would otherwise cost its own tra
 round trips and a disk sync. The batcher collects what arrives while one transaction is being written and
 stores it together in the next; every caller gets its id only after that commit, so an acknowledged
 observation is durable. A failure is reported to the callers of the failing Datastream only (savepoints).
+
+With ``publish`` set, the events of the created Observations (built from the rows as written, no read-back)
+are published after the commit.
 """
 
 from __future__ import annotations
@@ -11,13 +14,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stadtkern.core.clock import Clock
 from stadtkern.db.engine import lock_for_writing
-from stadtkern.sensorthings.ingest import ObservationInput, insert_observations
+from stadtkern.sensorthings.event_rows import inserted_events
+from stadtkern.sensorthings.events import EntityEvent
+from stadtkern.sensorthings.ingest import ObservationInput, store_observations
 
 MAX_BATCH = 2000
 
@@ -36,6 +42,9 @@ class ObservationBatcher:
         self.clock = clock
         self._queue: list[_Pending] = []
         self._flusher: asyncio.Task[None] | None = None
+        # Set by the publishing service: receives the events of each committed batch.
+        self.publish: Callable[[list[EntityEvent]], None] | None = None
+        self.event_base_url = ""
 
     async def submit(
         self,
@@ -67,6 +76,7 @@ class ObservationBatcher:
         for pending in batch:
             groups[(pending.datastream_id, pending.multi_datastream_id)].append(pending)
         results: list[tuple[list[_Pending], list[int] | BaseException]] = []
+        events: list[EntityEvent] = []
         async with self.sessions() as session, session.begin():
             await lock_for_writing(session)
             now = self.clock.now()
@@ -74,14 +84,16 @@ class ObservationBatcher:
             for (datastream_id, multi_id), members in groups.items():
                 try:
                     async with session.begin_nested() if isolate else contextlib.nullcontext():
-                        ids = await insert_observations(
+                        inserted = await store_observations(
                             session,
                             [p.item for p in members],
                             datastream_id=datastream_id,
                             multi_datastream_id=multi_id,
                             now=now,
                         )
-                    results.append((members, ids))
+                        if self.publish is not None:
+                            events.extend(await inserted_events(session, inserted, self.event_base_url))
+                    results.append((members, inserted.ids))
                 except Exception as exc:  # only this stream's callers fail
                     if not isolate:
                         raise
@@ -95,3 +107,5 @@ class ObservationBatcher:
                     pending.future.set_exception(outcome)
                 else:
                     pending.future.set_result(outcome[index])
+        if events and self.publish is not None:
+            self.publish(events)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -119,9 +119,45 @@ class StreamInfo:
     deduplicate: bool
     components: int | None  # MultiDatastream: length of each result array
     observed_area: dict[str, Any] | None = None
+    # Who may read it (carried into the events of its new observations).
+    access: str = "public"
+    organisation: str | None = None
+    owner_user_id: int | None = None
     # The FeatureOfInterest generated from the Thing's Location, if it exists yet, and its box.
     feature_id: int | None = None
     feature_box: tuple[float, float, float, float] | None = None
+
+
+@lru_cache(maxsize=2)
+def _stream_info_query(multi: bool) -> Any:
+    """Built once per table: a prebuilt statement skips SQLAlchemy's construction and cache-key work."""
+    table = m.MULTI_DATASTREAMS if multi else m.DATASTREAMS
+    features = m.FEATURES
+    links = m.THING_LOCATIONS
+    columns: list[Any] = [
+        table.c.id,
+        table.c.thing_id,
+        table.c.deduplicate,
+        table.c.observed_area,
+        table.c.access,
+        table.c.organisation,
+        table.c.owner_user_id,
+    ]
+    if multi:
+        columns.append(table.c.multi_observation_data_types)
+    columns += [
+        features.c[name].label(f"feature_{name}") for name in ("id", "min_x", "min_y", "max_x", "max_y")
+    ]
+    # The Thing's first Location and the feature generated from it (NULL when not made yet).
+    return (
+        select(*columns)
+        .select_from(table)
+        .outerjoin(links, links.c.thing_id == table.c.thing_id)
+        .outerjoin(features, features.c.generated_from_location_id == links.c.location_id)
+        .where(table.c.id == bindparam("stream_id"))
+        .order_by(links.c.location_id)
+        .limit(1)
+    )
 
 
 async def stream_info(
@@ -129,27 +165,9 @@ async def stream_info(
 ) -> StreamInfo:
     """The stream, its observedArea and its Thing's generated feature, in one round trip."""
     multi = datastream_id is None
-    table = m.MULTI_DATASTREAMS if multi else m.DATASTREAMS
     key = multi_datastream_id if multi else datastream_id
-    features = m.FEATURES
-    links = m.THING_LOCATIONS
-    columns: list[Any] = [table.c.id, table.c.thing_id, table.c.deduplicate, table.c.observed_area]
-    if multi:
-        columns.append(table.c.multi_observation_data_types)
-    columns += [
-        features.c[name].label(f"feature_{name}") for name in ("id", "min_x", "min_y", "max_x", "max_y")
-    ]
-    # The Thing's first Location and the feature generated from it (NULL when not made yet).
-    query = (
-        select(*columns)
-        .select_from(table)
-        .outerjoin(links, links.c.thing_id == table.c.thing_id)
-        .outerjoin(features, features.c.generated_from_location_id == links.c.location_id)
-        .where(table.c.id == key)
-        .order_by(links.c.location_id)
-        .limit(1)
-    )
-    row = (await session.execute(query)).mappings().first()
+    query = _stream_info_query(multi)
+    row = (await session.execute(query, {"stream_id": key})).mappings().first()
     if row is None:
         raise IngestError(f"{'MultiDatastreams' if multi else 'Datastreams'}({key}) does not exist")
     box = None
@@ -162,6 +180,9 @@ async def stream_info(
         row["deduplicate"],
         len(row["multi_observation_data_types"] or []) if multi else None,
         observed_area=row["observed_area"],
+        access=row["access"],
+        organisation=row["organisation"],
+        owner_user_id=row["owner_user_id"],
         feature_id=row["feature_id"],
         feature_box=box,
     )
@@ -240,6 +261,15 @@ def _row(stream: StreamInfo, item: ObservationInput, feature_id: int) -> dict[st
     }
 
 
+@dataclass(frozen=True)
+class Inserted:
+    """What one call stored: the stream, the rows as written (without their id) and the ids, in order."""
+
+    stream: StreamInfo
+    rows: list[dict[str, Any]]
+    ids: list[int]
+
+
 async def insert_observations(
     session: AsyncSession,
     items: Sequence[ObservationInput],
@@ -251,6 +281,21 @@ async def insert_observations(
     """Store observations of one stream in the caller's transaction; returns their ids in order."""
     if not items:
         return []
+    inserted = await store_observations(
+        session, items, datastream_id=datastream_id, multi_datastream_id=multi_datastream_id, now=now
+    )
+    return inserted.ids
+
+
+async def store_observations(
+    session: AsyncSession,
+    items: Sequence[ObservationInput],
+    *,
+    datastream_id: int | None = None,
+    multi_datastream_id: int | None = None,
+    now: datetime,
+) -> Inserted:
+    """``insert_observations``, also returning the stream and the rows (events are built from them)."""
     stream = await stream_info(session, datastream_id, multi_datastream_id)
     generated: int | None = None
     rows = []
@@ -268,7 +313,7 @@ async def insert_observations(
     await _update_stream(session, stream, rows)
     if not stream.multi:
         await _update_latest(session, stream.id, rows, ids)
-    return ids
+    return Inserted(stream, rows, ids)
 
 
 async def insert_columns(
@@ -474,18 +519,35 @@ async def _update_stream(session: AsyncSession, stream: StreamInfo, rows: list[d
     starts = [r["phenomenon_time"] for r in rows]
     ends = [r["phenomenon_time_end"] or r["phenomenon_time"] for r in rows]
     result_times = [r["result_time"] for r in rows if r["result_time"] is not None]
-    table = m.MULTI_DATASTREAMS if stream.multi else m.DATASTREAMS
-    values: dict[str, Any] = {
-        "phenomenon_time_start": _least(table.c.phenomenon_time_start, min(starts)),
-        "phenomenon_time_end": _greatest(table.c.phenomenon_time_end, max(ends)),
-    }
+    params: dict[str, Any] = {"stream_id": stream.id, "p_start": min(starts), "p_end": max(ends)}
     area = await _observed_area(session, stream, {r["feature_of_interest_id"] for r in rows})
     if area is not None:
-        values["observed_area"] = area
+        params["area"] = area
     if result_times:
-        values["result_time_start"] = _least(table.c.result_time_start, min(result_times))
-        values["result_time_end"] = _greatest(table.c.result_time_end, max(result_times))
-    await session.execute(update(table).where(table.c.id == stream.id).values(**values))
+        params["r_start"] = min(result_times)
+        params["r_end"] = max(result_times)
+    statement = _stream_update(stream.multi, area is not None, bool(result_times))
+    await session.execute(statement, params)
+
+
+@lru_cache(maxsize=8)
+def _stream_update(multi: bool, with_area: bool, with_result_time: bool) -> Any:
+    table = m.MULTI_DATASTREAMS if multi else m.DATASTREAMS
+    c = table.c
+
+    def param(name: str, column: Any) -> Any:
+        return bindparam(name, type_=column.type)
+
+    values: dict[str, Any] = {
+        "phenomenon_time_start": _least(c.phenomenon_time_start, param("p_start", c.phenomenon_time_start)),
+        "phenomenon_time_end": _greatest(c.phenomenon_time_end, param("p_end", c.phenomenon_time_end)),
+    }
+    if with_area:
+        values["observed_area"] = param("area", c.observed_area)
+    if with_result_time:
+        values["result_time_start"] = _least(c.result_time_start, param("r_start", c.result_time_start))
+        values["result_time_end"] = _greatest(c.result_time_end, param("r_end", c.result_time_end))
+    return update(table).where(c.id == bindparam("stream_id")).values(**values)
 
 
 async def _observed_area(
@@ -546,11 +608,11 @@ def envelope(box: list[float]) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": [ring]}
 
 
-def _least(column: Any, value: datetime) -> Any:
+def _least(column: Any, value: Any) -> Any:
     return case((column.is_(None), value), (column > value, value), else_=column)
 
 
-def _greatest(column: Any, value: datetime) -> Any:
+def _greatest(column: Any, value: Any) -> Any:
     return case((column.is_(None), value), (column < value, value), else_=column)
 
 
@@ -569,11 +631,17 @@ async def _update_latest(
         "result_json": row["result_json"],
     }
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(m.LATEST).values(**values)
+    await session.execute(_latest_upsert(dialect), values)
+
+
+@lru_cache(maxsize=2)
+def _latest_upsert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT for the latest-value table; the values come as parameters."""
     table = m.LATEST
-    upsert = statement.on_conflict_do_update(
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    columns = [c.name for c in table.columns if c.name != "datastream_id"]
+    return statement.on_conflict_do_update(
         index_elements=[table.c.datastream_id],
-        set_={k: statement.excluded[k] for k in values if k != "datastream_id"},
+        set_={name: statement.excluded[name] for name in columns},
         where=table.c.phenomenon_time <= statement.excluded.phenomenon_time,
     )
-    await session.execute(upsert)

@@ -47,6 +47,8 @@ class Created:
     entity: EntityType
     id: int
     location: str
+    # True when the write path already published the entity's event (group commit does).
+    announced: bool = False
 
 
 class SensorThingsService:
@@ -158,7 +160,8 @@ class SensorThingsService:
                 raise reading.NotFound(str(exc)) from None
             raise
         observation = ENTITY_TYPES["Observation"]
-        return Created(observation, new_id, self_link(base_url, observation, new_id))
+        announced = self.batcher.publish is not None
+        return Created(observation, new_id, self_link(base_url, observation, new_id), announced)
 
     async def _create_in(
         self, session: AsyncSession, path_text: str, body: Any, *, grant: KeyGrant, base_url: str

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -53,7 +52,7 @@ class SecurityHeadersMiddleware:
 
     def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
         self.app = app
-        self.headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        self.headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -62,10 +61,10 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in self.headers:
-                    if name.decode() not in headers:
-                        headers[name.decode()] = value.decode()
+                raw = message.setdefault("headers", [])
+                present = {bytes(name).lower() for name, _ in raw}
+                extra = [(name, value) for name, value in self.headers if name not in present]
+                message["headers"] = [*raw, *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -7,7 +7,7 @@ session that never existed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from litestar.connection import ASGIConnection
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
@@ -16,11 +16,25 @@ from litestar.types import Empty, Message, ScopeSession
 _LOADED = "_stadtkern_session_loaded"
 
 
+def _scope_of(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+    """The ASGI scope as the plain dict it is (its TypedDict type has no room for our own key)."""
+    return cast(dict[str, Any], connection.scope)
+
+
 class LeanSessionBackend(ServerSideSessionBackend):
     async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+        if self.config.key not in connection.cookies:
+            # No cookie, no session: skip minting an id (a syscall for random bytes) and the store lookup.
+            _scope_of(connection)[_LOADED] = {}
+            return {}
         data = await super().load_from_connection(connection)
-        connection.scope[_LOADED] = dict(data)  # type: ignore[literal-required]
+        _scope_of(connection)[_LOADED] = dict(data)
         return data
+
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        if self.config.key not in connection.cookies and not connection.scope.get("session"):
+            return ""  # an id is minted only when there is something to store under it
+        return super().get_session_id(connection)
 
     async def store_in_message(
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]

@@ -1,7 +1,7 @@
 """Group commit of Observations arriving over MQTT.
 
 Publishes are collected for a few milliseconds (or for as long as the previous transaction takes), then
-stored in ONE transaction through ``ingest.insert_observations`` (one call per stream), and only after
+stored in ONE transaction through ``ingest.store_observations`` (one call per stream), and only after
 the commit are their futures resolved: the endpoint sends PUBACK then. An observation the ingest refuses
 (``IngestError``, bad values) is isolated by retrying its group item by item, so one bad message does not
 sink the others. A database failure fails the whole batch with ``StoreUnavailable``.
@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stadtkern.core.clock import Clock
 from stadtkern.db.engine import lock_for_writing
+from stadtkern.sensorthings.event_rows import inserted_events
 from stadtkern.sensorthings.events import EntityEvent, StreamAccess
-from stadtkern.sensorthings.ingest import IngestError, ObservationInput, insert_observations
-from stadtkern.sensorthings.mqtt.live import observation_event, observation_rows
+from stadtkern.sensorthings.ingest import IngestError, ObservationInput, store_observations
 from stadtkern.sensorthings.values import ValueError_
 
 log = logging.getLogger("stadtkern.sensorthings.mqtt")
@@ -160,15 +160,14 @@ class GroupCommitter:
             await lock_for_writing(session)
             for group in groups:
                 stream = group[0].stream
-                ids = await insert_observations(
+                inserted = await store_observations(
                     session,
                     [p.item for p in group],
                     datastream_id=None if stream.multi else stream.id,
                     multi_datastream_id=stream.id if stream.multi else None,
                     now=now,
                 )
-                rows = {int(row["id"]): row for row in await observation_rows(session, ids)}
-                events.extend(observation_event(rows[i], self.base_url, stream) for i in ids if i in rows)
+                events.extend(await inserted_events(session, inserted, self.base_url))
         return events
 
     def _succeed(self, batch: list[Pending], events: list[EntityEvent]) -> None:

@@ -7,15 +7,14 @@ docs/decisions/0004-sensorthings-mqtt.md): the HTTP API picks it up from ``app.s
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stadtkern.core.clock import Clock
-from stadtkern.sensorthings import models as m
 from stadtkern.sensorthings.entities import ENTITY_TYPES, EntityType
+from stadtkern.sensorthings.event_rows import observation_event, stream_access
 from stadtkern.sensorthings.events import EntityEvent, EventBus, EventKind, StreamAccess
 from stadtkern.sensorthings.keys import KeyGrant
 from stadtkern.sensorthings.serialize import entity_json
@@ -23,43 +22,6 @@ from stadtkern.sensorthings.service import Created, SensorThingsService
 
 log = logging.getLogger("stadtkern.sensorthings.mqtt")
 OBSERVATION = ENTITY_TYPES["Observation"]
-
-
-async def stream_access(session: AsyncSession, *, multi: bool, stream_id: int) -> StreamAccess | None:
-    table = m.MULTI_DATASTREAMS if multi else m.DATASTREAMS
-    row = (
-        await session.execute(
-            select(table.c.thing_id, table.c.access, table.c.organisation, table.c.owner_user_id).where(
-                table.c.id == stream_id
-            )
-        )
-    ).first()
-    if row is None:
-        return None
-    return StreamAccess(multi, stream_id, row.thing_id, row.access, row.organisation, row.owner_user_id)
-
-
-def observation_event(
-    row: Mapping[Any, Any], base_url: str, stream: StreamAccess | None, kind: EventKind = "create"
-) -> EntityEvent:
-    return EntityEvent(
-        kind,
-        "Observations",
-        int(row["id"]),
-        entity_json(OBSERVATION, dict(row), base_url, None),
-        stream,
-        row["feature_of_interest_id"],
-    )
-
-
-async def observation_rows(session: AsyncSession, ids: Sequence[int]) -> list[Mapping[Any, Any]]:
-    table = m.OBSERVATIONS
-    rows: list[Mapping[Any, Any]] = []
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        result = await session.execute(select(table).where(table.c.id.in_(chunk)))
-        rows.extend(result.mappings().all())
-    return rows
 
 
 async def entity_event(
@@ -105,10 +67,13 @@ class PublishingService(SensorThingsService):
         super().__init__(sessions, clock, dialect)
         self.bus = bus
         self.event_base_url = base_url
+        self.batcher.publish = bus.publish
+        self.batcher.event_base_url = base_url
 
     async def create(self, path_text: str, body: Any, *, grant: KeyGrant, base_url: str) -> Created:
         created = await super().create(path_text, body, grant=grant, base_url=base_url)
-        await self._announce(created.entity, created.id, "create")
+        if not created.announced:
+            await self._announce(created.entity, created.id, "create")
         return created
 
     async def update(self, path_text: str, body: Any, *, grant: KeyGrant, replace_all: bool) -> None:

@@ -35,12 +35,12 @@ from stadtkern.sensorthings import models as m
 from stadtkern.sensorthings.access import Viewer, visible
 from stadtkern.sensorthings.entities import BY_SET
 from stadtkern.sensorthings.errors import Forbidden
+from stadtkern.sensorthings.event_rows import observation_event, stream_access
 from stadtkern.sensorthings.events import EntityEvent, EventBus, StreamAccess
 from stadtkern.sensorthings.ingest import IngestError, observation_from_json
 from stadtkern.sensorthings.keys import ANONYMOUS, KeyGrant, check_key
 from stadtkern.sensorthings.mqtt import protocol as p
 from stadtkern.sensorthings.mqtt.commit import GroupCommitter, Rejected, StoreUnavailable
-from stadtkern.sensorthings.mqtt.live import observation_event, stream_access
 from stadtkern.sensorthings.mqtt.topics import Key, Topic, event_keys, parse_topic, render
 from stadtkern.sensorthings.query.ast import QueryError
 from stadtkern.sensorthings.service import SensorThingsService

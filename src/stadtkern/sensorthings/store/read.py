@@ -192,8 +192,13 @@ async def read(
     validate_expand(target.entity, options.expand)
     # An Observation is visible exactly when its (Multi)Datastream is, so for Observations under a stream
     # the existence check can wait until the answer is empty: that saves a round trip on the hot path.
-    deferred = target.entity.name == "Observation" and all(
-        checked.name in ("Datastream", "MultiDatastream", "Observation") for checked, _key in target.checks
+    # The same holds for a path of one segment (Things(1)): its query has the same key and visibility.
+    deferred = len(path.segments) == 1 or (
+        target.entity.name == "Observation"
+        and all(
+            checked.name in ("Datastream", "MultiDatastream", "Observation")
+            for checked, _key in target.checks
+        )
     )
     if not deferred:
         await _check_exists(ctx, target)
