@@ -20,6 +20,7 @@ for _module in (
     "stadtkern.core.mail.models",
     "stadtkern.pages.models",
     "stadtkern.sensorthings.models",
+    "stadtkern.appointments.models",
 ):
     import_module(_module)
 
