@@ -213,9 +213,10 @@ async def feature_for_thing(session: AsyncSession, thing_id: int) -> int:
     )
     if existing is not None:
         return int(existing)
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(m.FEATURES)
     created = await session.scalar(
-        insert(m.FEATURES)
-        .values(
+        statement.values(
             name=location["name"],
             description=location["description"],
             encoding_type=location["encoding_type"],
@@ -227,8 +228,16 @@ async def feature_for_thing(session: AsyncSession, thing_id: int) -> int:
             max_y=location["max_y"],
             generated_from_location_id=location["id"],
         )
+        # Another writer made it between our look-up and this insert: use theirs.
+        .on_conflict_do_nothing(index_elements=[m.FEATURES.c.generated_from_location_id])
         .returning(m.FeatureOfInterest.id)
     )
+    if created is None:
+        created = await session.scalar(
+            select(m.FeatureOfInterest.id).where(
+                m.FeatureOfInterest.generated_from_location_id == location["id"]
+            )
+        )
     assert created is not None
     return int(created)
 

@@ -167,7 +167,8 @@ class FeatureOfInterest(GeoColumns, Base):
     feature: Mapped[dict[str, Any]]
     properties: Mapped[dict[str, Any] | None]
     # Set when the feature was generated from a Thing's Location, so that later Observations reuse it.
-    generated_from_location_id: Mapped[int | None] = mapped_column(index=True)
+    # One generated feature per Location: concurrent first observations must not create two.
+    generated_from_location_id: Mapped[int | None] = mapped_column(index=True, unique=True)
 
 
 # result_type: how ``result`` is stored and given back.

@@ -69,7 +69,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_sta_features_of_interest_generated_from_location_id"),
             ["generated_from_location_id"],
-            unique=False,
+            unique=True,
         )
 
     op.create_table(
