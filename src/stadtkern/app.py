@@ -8,7 +8,7 @@ import hashlib
 import logging
 import sys
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Litestar, Request, get
 from litestar.config.csrf import CSRFConfig
@@ -76,12 +76,13 @@ def create_app(
     clock: Clock | None = None,
     extra_plugins: Iterable[object] = (),
     run_jobs: bool | None = None,
-    mqtt: bool | int = False,
+    mqtt: bool | int | Literal["bus"] = False,
 ) -> Litestar:
     """Build the app. ``run_jobs`` overrides ``STADTKERN_EMBEDDED_WORKER`` (tests drive jobs by hand).
 
     ``mqtt``: serve the SensorThings MQTT endpoint in the lifespan (True: on STADTKERN_MQTT_PORT, an int:
-    on that port, 0 for any free one). Off by default so that building an app never binds a port.
+    on that port, 0 for any free one; ``"bus"``: no endpoint, but events go to the Mosquitto bus for the
+    process that serves it). Off by default so that building an app never binds a port.
     """
     settings = settings or load_settings()
     clock = clock or SystemClock()
@@ -105,8 +106,11 @@ def create_app(
         if mqtt is not False and pm.has_plugin("sensorthings"):
             from stadtkern.sensorthings.plugin import live_lifespan
 
-            port = None if mqtt is True else int(mqtt)
-            await live.enter_async_context(live_lifespan(app, runtime, port=port))
+            if mqtt == "bus":
+                await live.enter_async_context(live_lifespan(app, runtime, endpoint=False))
+            else:
+                port = None if mqtt is True else int(mqtt)
+                await live.enter_async_context(live_lifespan(app, runtime, port=port))
         try:
             yield
         finally:
@@ -171,4 +175,5 @@ def app_from_env() -> Litestar:
     # of a few short queries; a shorter interval hands over quickly (measured in docs/benchmarks.md).
     sys.setswitchinterval(0.0005)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return create_app(mqtt=True)
+    settings = load_settings()
+    return create_app(settings, mqtt=True if settings.mqtt_in_http else "bus")

@@ -54,6 +54,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Port of Stadtkern's own SensorThings MQTT endpoint (started by `stadtkern run` and `serve`).",
     ),
     SettingSpec(
+        "MQTT_IN_HTTP",
+        "true",
+        "Whether the web processes (`run`, `serve`) also serve the MQTT endpoint. Set `false` when "
+        "`stadtkern sta mqtt` serves it in a process of its own (several HTTP workers).",
+    ),
+    SettingSpec(
         "MQTT_BUS_URL",
         None,
         "Mosquitto carrying SensorThings events between Stadtkern processes, e.g. `mqtt://127.0.0.1:1884`.",
@@ -115,6 +121,7 @@ class Settings:
     cities_dir: Path
     mqtt_port: int
     mqtt_bus_url: str | None
+    mqtt_in_http: bool
     smtp_url: str | None
     mail_from: str
     sta_anonymous_write: bool
@@ -268,6 +275,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         cities_dir=cities_dir,
         mqtt_port=port("MQTT_PORT"),
         mqtt_bus_url=values["MQTT_BUS_URL"] or None,
+        mqtt_in_http=_bool("MQTT_IN_HTTP", values["MQTT_IN_HTTP"] or "true"),
         smtp_url=smtp_url,
         mail_from=values["MAIL_FROM"] or "Stadtkern <noreply@stadtkern.localhost>",
         sta_anonymous_write=anonymous_write,

@@ -113,3 +113,45 @@ def key_revoke(key_id: int) -> None:
         click.echo(f"stadtkern: no active key {key_id}", err=True)
         sys.exit(2)
     click.echo(f"Key {key_id} revoked.")
+
+
+@sta.command("mqtt")
+def mqtt_endpoint() -> None:
+    """Serve only the MQTT endpoint, in a process of its own, until stopped.
+
+    With several HTTP workers, run `stadtkern serve --workers N` with STADTKERN_MQTT_IN_HTTP=false and
+    this once; STADTKERN_MQTT_BUS_URL (Mosquitto) carries the events of the HTTP workers here.
+    """
+    import logging
+    import signal
+
+    from stadtkern.app import create_app
+    from stadtkern.sensorthings.mqtt.lifecycle import start_live
+
+    log = logging.getLogger("stadtkern.sensorthings.mqtt")
+
+    async def work() -> None:
+        settings = load_settings()
+        if not settings.mqtt_bus_url:
+            log.warning(
+                "STADTKERN_MQTT_BUS_URL is not set: observations written over HTTP by other processes "
+                "will not reach MQTT subscribers"
+            )
+        app = create_app(settings, run_jobs=False)
+        runtime = app.state.runtime
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        live = await start_live(app.state, runtime, required=True)
+        try:
+            await stop.wait()
+        finally:
+            await live.stop()
+            await runtime.engine.dispose()
+
+    try:
+        _run(work())
+    except OSError as exc:
+        click.echo(f"stadtkern: the MQTT endpoint cannot listen: {exc.strerror}", err=True)
+        sys.exit(2)

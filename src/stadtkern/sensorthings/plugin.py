@@ -91,15 +91,20 @@ def stadtkern_periodic_jobs() -> Sequence[PeriodicJob]:
 
 
 @contextlib.asynccontextmanager
-async def live_lifespan(app: Any, runtime: Any, *, port: int | None = None) -> AsyncIterator[None]:
+async def live_lifespan(
+    app: Any, runtime: Any, *, port: int | None = None, endpoint: bool = True
+) -> AsyncIterator[None]:
     """The MQTT endpoint and the event bus (and its Mosquitto bridge) for the app's lifetime.
+
+    ``endpoint=False``: only the bus and its bridge, for web workers when ``stadtkern sta mqtt`` serves
+    the endpoint in a process of its own.
 
     Called by the app factory when the endpoint is enabled (``create_app(mqtt=True)``, ``stadtkern run``);
     a hookspec for module lifespans can replace this direct call once a second module needs one.
     """
     from stadtkern.sensorthings.mqtt.lifecycle import start_live
 
-    live = await start_live(app.state, runtime, port=port)
+    live = await start_live(app.state, runtime, port=port, endpoint=endpoint)
     try:
         yield
     finally:

@@ -44,6 +44,7 @@ async def start_live(
     port: int | None = None,
     host: str | None = None,
     required: bool = False,
+    endpoint: bool = True,
 ) -> Live:
     """Set up events for the app; serve MQTT on ``port`` (default STADTKERN_MQTT_PORT; 0: any free port).
 
@@ -62,7 +63,9 @@ async def start_live(
     if settings.mqtt_bus_url:
         bridge = BusBridge(bus, settings.mqtt_bus_url)
         await bridge.start()
-    endpoint = MqttEndpoint(
+    if not endpoint:
+        return Live(bus, service, None, bridge)
+    server = MqttEndpoint(
         sessions=runtime.sessions,
         clock=runtime.clock,
         service=service,
@@ -74,14 +77,14 @@ async def start_live(
         port=settings.mqtt_port if port is None else port,
     )
     try:
-        await endpoint.start()
+        await server.start()
     except OSError as exc:
-        await endpoint.stop()
+        await server.stop()
         if required or exc.errno not in (errno.EADDRINUSE, errno.EACCES):
             if bridge is not None:
                 await bridge.stop()
             raise
-        log.warning("MQTT endpoint not started: port %s is taken (%s)", endpoint.port, exc.strerror)
+        log.warning("MQTT endpoint not started: port %s is taken (%s)", server.port, exc.strerror)
         return Live(bus, service, None, bridge)
-    app_state.mqtt_endpoint = endpoint
-    return Live(bus, service, endpoint, bridge)
+    app_state.mqtt_endpoint = server
+    return Live(bus, service, server, bridge)
