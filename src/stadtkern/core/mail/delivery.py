@@ -37,6 +37,8 @@ def build_message(mail: OutboxMail, sender: str, date: Any) -> EmailMessage:
             maintype=maintype,
             subtype=subtype or "octet-stream",
             filename=attachment["filename"],
+            # Text attachments (iCal, CSV) are UTF-8: say so, or readers assume ASCII.
+            params={"charset": "utf-8"} if maintype == "text" else {},
         )
     return message
 
