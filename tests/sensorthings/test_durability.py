@@ -192,9 +192,7 @@ def publish_mqtt(port: int, ds: int, stop: threading.Event, acked: Acknowledged)
         client.loop_stop()
     acked.mqtt_sent = len(sent)
     # A publish that failed locally (the connection was already gone) has no PUBACK to ask about.
-    acked.mqtt = [
-        value for value, info in sent if info.rc == paho.MQTT_ERR_SUCCESS and info.is_published()
-    ]
+    acked.mqtt = [value for value, info in sent if info.rc == paho.MQTT_ERR_SUCCESS and info.is_published()]
 
 
 async def stored_observations(base_url: str, ds: int) -> dict[int, Any]:
