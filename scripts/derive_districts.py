@@ -44,7 +44,9 @@ def main() -> None:
         data = json.loads(path.read_text(encoding="utf-8"))
         geometry = shape(data["geometries"][0] if data.get("type") == "GeometryCollection" else data)
         # The centroid of an odd shape can fall outside it; then take a point that is inside.
-        centre = geometry.centroid if geometry.contains(geometry.centroid) else geometry.representative_point()
+        centre = (
+            geometry.centroid if geometry.contains(geometry.centroid) else geometry.representative_point()
+        )
         name = known.get(code, path.stem[4:].replace("-", " ").title())
         level = "Stadtbezirk" if code.endswith("00") else "Ortsteil"
         lines += [
