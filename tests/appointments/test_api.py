@@ -11,20 +11,13 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from stadtkern.appointments import models as m
-from stadtkern.appointments import profile, services
+from stadtkern.appointments import services
 from stadtkern.core.clock import FrozenClock
 from stadtkern.web.runtime import Runtime
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # START (tests/conftest.py) is Tuesday 2026-11-17, 10:00 in Duisburg; Wednesday is open at every office.
 WEDNESDAY_8 = datetime(2026, 11, 18, 8, 0, tzinfo=BERLIN)
-
-
-@pytest.fixture
-async def seeded(runtime: Runtime) -> Runtime:
-    async with runtime.sessions() as session, session.begin():
-        await profile.seed(session, runtime.city)
-    return runtime
 
 
 def error_of(response: Any) -> dict[str, Any]:

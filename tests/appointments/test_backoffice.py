@@ -4,7 +4,6 @@ call display, blocks, booking on behalf, statistics, the bot signal, settings an
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +14,7 @@ from sqlalchemy import select
 
 from stadtkern.appointments import backoffice as bo
 from stadtkern.appointments import models as m
-from stadtkern.appointments import profile, services
+from stadtkern.appointments import services
 from stadtkern.appointments.errors import AppointmentError
 from stadtkern.core.accounts.models import User
 from stadtkern.core.audit.models import AuditEntry
@@ -33,14 +32,6 @@ BASE = "/verwaltung/termine"
 
 def at(hour: int, minute: int = 0, day: date = TODAY) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=BERLIN)
-
-
-@pytest.fixture
-async def seeded(runtime: Runtime) -> AsyncIterator[Runtime]:
-    async with runtime.sessions() as session, session.begin():
-        await profile.seed(session, runtime.city)
-    yield runtime
-    await runtime.engine.dispose()  # also for tests without the client fixture, which disposes it
 
 
 @pytest.fixture

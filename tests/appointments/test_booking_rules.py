@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 
 from stadtkern.appointments import models as m
-from stadtkern.appointments import profile
 from stadtkern.appointments import services as svc
 from stadtkern.appointments.errors import (
     AppointmentError,
@@ -30,14 +29,6 @@ WEDNESDAY = date(2026, 11, 18)
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=BERLIN)
-
-
-@pytest.fixture
-async def rt(runtime: Runtime) -> AsyncIterator[Runtime]:
-    async with runtime.sessions() as session, session.begin():
-        await profile.seed(session, runtime.city)
-    yield runtime
-    await runtime.engine.dispose()  # no client fixture here to close the app's pool
 
 
 async def book(

@@ -14,13 +14,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
-import pytest
 from httpx import Response
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from stadtkern.appointments import models as m
-from stadtkern.appointments import profile, services
+from stadtkern.appointments import services
 from stadtkern.core.clock import FrozenClock
 from stadtkern.core.jobs.runner import JobRunner
 from stadtkern.web.runtime import Runtime
@@ -33,13 +32,6 @@ WEDNESDAY_9 = datetime(2026, 11, 18, 9, 0, tzinfo=BERLIN)
 THURSDAY_14 = datetime(2026, 11, 19, 14, 0, tzinfo=BERLIN)
 SUNDAY_10 = datetime(2026, 11, 22, 10, 0, tzinfo=BERLIN)
 KEY_RE = re.compile(r'name="request_key" value="([^"]+)"')
-
-
-@pytest.fixture
-async def seeded(runtime: Runtime) -> Runtime:
-    async with runtime.sessions() as session, session.begin():
-        await profile.seed(session, runtime.city)
-    return runtime
 
 
 def utc(moment: datetime) -> str:

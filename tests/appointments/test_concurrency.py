@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,7 +26,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from stadtkern.appointments import models as m
-from stadtkern.appointments import profile
 from stadtkern.appointments import services as svc
 from stadtkern.config import Settings
 from stadtkern.core.clock import FrozenClock
@@ -37,14 +35,6 @@ from stadtkern.web.runtime import Runtime
 BERLIN = ZoneInfo("Europe/Berlin")
 SLOT = datetime(2026, 11, 18, 8, 0, tzinfo=BERLIN)  # Wednesday, the day after START
 ATTEMPTS = 40
-
-
-@pytest.fixture
-async def rt(runtime: Runtime) -> AsyncIterator[Runtime]:
-    async with runtime.sessions() as session, session.begin():
-        await profile.seed(session, runtime.city)
-    yield runtime
-    await runtime.engine.dispose()  # no client fixture here to close the app's pool
 
 
 async def attempt_all(

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
-import pytest
 
-from stadtkern.appointments import mails, profile, services, workflow
+from stadtkern.appointments import mails, services, workflow
 from stadtkern.appointments import models as m
 from stadtkern.core.clock import FrozenClock
 from stadtkern.core.jobs.runner import JobRunner
@@ -22,14 +20,6 @@ BERLIN = ZoneInfo("Europe/Berlin")
 WEDNESDAY_9 = datetime(2026, 11, 18, 9, 0, tzinfo=BERLIN)
 THURSDAY_14 = datetime(2026, 11, 19, 14, 0, tzinfo=BERLIN)
 BASE = "https://termine.stadt.example"
-
-
-@pytest.fixture
-async def seeded(runtime: Runtime) -> AsyncIterator[Runtime]:
-    async with runtime.sessions() as session, session.begin():
-        await profile.seed(session, runtime.city)
-    yield runtime
-    await runtime.engine.dispose()  # no test client here to close the pool
 
 
 async def hold(rt: Runtime, email: str = "erika@example.org") -> tuple[m.Booking, str]:
