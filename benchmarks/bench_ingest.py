@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -157,6 +158,50 @@ async def single(server: Server, total: int, clients: int) -> float:
         return per_client * clients / (time.perf_counter() - began)
 
 
+WRK_SCRIPT = """
+-- One observation per request, each with its own phenomenonTime (counter per wrk thread).
+local counter = 0
+request = function()
+  counter = counter + 1
+  local body = string.format('{"phenomenonTime":"2026-01-01T00:00:00Z","result":%d}', counter)
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+def single_wrk(server: Server, clients: int, seconds: int) -> tuple[float, int]:
+    """Single POSTs from wrk (C, separate process): the server's rate, not our client's."""
+    with httpx.Client(timeout=60) as client:
+        created = client.post(f"{server.base}/Things", json=THING)
+        thing = created.headers["location"].rsplit("(", 1)[1].rstrip(")")
+        ds = client.get(f"{server.base}/Things({thing})/Datastreams").json()["value"][0]["@iot.id"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT)
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{clients}",
+            f"-d{seconds}s",
+            "-s",
+            script.name,
+            f"{server.base}/Datastreams({ds})/Observations",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    Path(script.name).unlink()
+    if "Non-2xx" in output:
+        raise RuntimeError(f"wrk saw errors:\n{output}")
+    rate = float(output.split("Requests/sec:")[1].split()[0])
+    with httpx.Client(timeout=60) as client:
+        stored = client.get(f"{server.base}/Datastreams({ds})/Observations?$count=true&$top=0").json()[
+            "@iot.count"
+        ]
+    return rate, int(stored)
+
+
 RAW_COLUMNS = "datastream_id, feature_of_interest_id, phenomenon_time, result_type, result_number"
 RAW_INSERT = (
     "INSERT INTO sta_observations (datastream_id, feature_of_interest_id, phenomenon_time, result_type, "
@@ -246,10 +291,21 @@ def run(kind: str, rows: int, per_request: int, singles: int) -> None:
             emit(
                 figure="single-post",
                 database=kind,
+                client="httpx (Python, asyncio)",
                 clients=16,
                 observations=singles,
                 obs_per_s=round(rate_single),
             )
+            if shutil.which("wrk"):
+                rate_wrk, stored = single_wrk(server, 16, 10)
+                emit(
+                    figure="single-post",
+                    database=kind,
+                    client="wrk -t2 -c16 -d10s",
+                    clients=16,
+                    obs_per_s=round(rate_wrk),
+                    stored=stored,
+                )
         finally:
             server.stop()
             if pg is not None:
