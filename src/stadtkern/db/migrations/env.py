@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from importlib import import_module
+from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -21,6 +22,8 @@ for _module in (
     "stadtkern.pages.models",
     "stadtkern.sensorthings.models",
     "stadtkern.appointments.models",
+    "stadtkern.mobility.models",
+    "stadtkern.mobility.ticket_models",
 ):
     import_module(_module)
 
@@ -28,10 +31,17 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Autogenerate leaves alone what migrations made by hand and the models do not declare (e.g. the
+    partial unique index on observations, made per partition on PostgreSQL): never propose dropping it."""
+    return not (reflected and compare_to is None and type_ in ("index", "unique_constraint"))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=_include_object,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -1,0 +1,44 @@
+"""Why a mobility request was refused, in words a person can act on (German first, translatable)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class MobilityError(Exception):
+    """A refused request. ``field`` names the form field or query parameter at fault, if one is."""
+
+    status_code = 400
+    code = "invalid"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(MobilityError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(MobilityError):
+    status_code = 409
+    code = "conflict"
+
+
+class TooManyRequests(MobilityError):
+    status_code = 429
+    code = "too_many_requests"
+
+
+class FeedInvalid(MobilityError):
+    """A GTFS feed was refused; ``problems`` lists every error (file, row, field, message)."""
+
+    status_code = 422
+    code = "feed_invalid"
+
+    def __init__(self, message: str, problems: Sequence[Any] = ()) -> None:
+        super().__init__(message)
+        self.problems: list[Any] = list(problems)
