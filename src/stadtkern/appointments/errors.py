@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
+from stadtkern.core.errors import DomainError
 
-class AppointmentError(Exception):
-    """A refused request. ``field`` names the form field or query parameter at fault, if one is."""
 
-    status_code = 400
-    code = "invalid"
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class AppointmentError(DomainError):
+    """A refused request of this module (see core/errors.py)."""
 
 
 class NotFound(AppointmentError):

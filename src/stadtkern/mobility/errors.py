@@ -5,17 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from stadtkern.core.errors import DomainError
 
-class MobilityError(Exception):
-    """A refused request. ``field`` names the form field or query parameter at fault, if one is."""
 
-    status_code = 400
-    code = "invalid"
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class MobilityError(DomainError):
+    """A refused request of this module (see core/errors.py)."""
 
 
 class NotFound(MobilityError):
