@@ -92,8 +92,8 @@ def test_pain008_is_schema_valid_and_has_the_amounts() -> None:
     fares = load_fares(CITY)
     xml = sepa.pain008(fares.sepa, [_debit(), _debit(amount_cents=6300, sequence="RCUR", end_to_end_id="E2")])
     root = ElementTree.fromstring(xml)  # noqa: S314  # our own generated file, not untrusted input
-    assert root.find("p:CstmrDrctDbtInitn/p:GrpHdr/p:NbOfTxs", NS).text == "2"  # type: ignore[union-attr]  # present in a valid file
-    assert root.find("p:CstmrDrctDbtInitn/p:GrpHdr/p:CtrlSum", NS).text == "66.80"  # type: ignore[union-attr]  # present in a valid file
+    assert root.findtext("p:CstmrDrctDbtInitn/p:GrpHdr/p:NbOfTxs", namespaces=NS) == "2"
+    assert root.findtext("p:CstmrDrctDbtInitn/p:GrpHdr/p:CtrlSum", namespaces=NS) == "66.80"
     ids = [node.text for node in root.iter("{urn:iso:std:iso:20022:tech:xsd:pain.008.001.08}Id")]
     assert fares.sepa.creditor_id in ids
     assert b"Juergen Muessig" in xml or b"Jurgen Mussig" in xml  # transliterated to the SEPA character set

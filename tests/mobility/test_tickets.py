@@ -210,7 +210,9 @@ async def test_deutschlandticket_monthly_and_cancelled_at_month_end(
     clock.advance(timedelta(days=20))
     async with rt.sessions() as session, session.begin():
         assert await provider.renew(session, now=clock.now()) == []
-        assert (await session.get(tm.Subscription, sub.id)).status == tm.ENDED  # type: ignore[union-attr]  # it exists
+        ended = await session.get(tm.Subscription, sub.id)
+        assert ended is not None
+        assert ended.status == tm.ENDED
         assert await session.scalar(select(func.count()).select_from(tm.Payment)) == 1
 
 
