@@ -9,11 +9,9 @@ that shows the race without the lock.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import math
 import secrets
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -21,9 +19,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
 
 from stadtkern.appointments import models as m
 from stadtkern.appointments.errors import (
@@ -410,47 +407,12 @@ def source_hash(secret_key: str, source: str) -> str:
     return keyed_hash(secret_key, source or "unknown", "appointment-source")
 
 
-# SQLite: writers of this process queue here (first come, first served) before they ask SQLite for its
-# write lock. Without the queue, hundreds of simultaneous holds all wait inside SQLite's busy handler,
-# which polls with growing sleeps and serves no one in order: under the benchmark's 1,000 simultaneous
-# attempts a few waited longer than the busy timeout and failed with "database is locked".
-_SQLITE_WRITERS: weakref.WeakKeyDictionary[object, dict[asyncio.AbstractEventLoop, asyncio.Lock]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-async def _sqlite_writer_turn(session: AsyncSession) -> None:
-    """Wait for this process's turn to write; the turn ends with the session's transaction."""
-    if session.bind is None:
-        await lock_for_writing(session)
-        return
-    per_loop = _SQLITE_WRITERS.setdefault(session.bind, {})
-    lock = per_loop.setdefault(asyncio.get_running_loop(), asyncio.Lock())
-    await lock.acquire()
-    released = False
-
-    def release(_session: Session, transaction: SessionTransaction) -> None:
-        nonlocal released
-        if transaction.parent is None and not released:  # the outer transaction, not a savepoint
-            released = True
-            lock.release()
-
-    event.listen(session.sync_session, "after_transaction_end", release)
-    try:
-        await lock_for_writing(session)
-    except BaseException:
-        if not released:
-            released = True
-            lock.release()
-        raise
-
-
 async def lock_office(session: AsyncSession, office_id: int) -> None:
     """Make concurrent writes for one office wait for each other (see the module docstring)."""
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         await session.execute(select(m.Office.id).where(m.Office.id == office_id).with_for_update())
     else:
-        await _sqlite_writer_turn(session)
+        await lock_for_writing(session)
 
 
 async def _check_limits(
