@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 import sys
@@ -111,6 +112,8 @@ def create_app(
             else:
                 port = None if mqtt is True else int(mqtt)
                 await live.enter_async_context(live_lifespan(app, runtime, port=port))
+        for module_lifespan in collect(hook.stadtkern_lifespans()):
+            await live.enter_async_context(module_lifespan(app, runtime))
         try:
             yield
         finally:
@@ -176,4 +179,10 @@ def app_from_env() -> Litestar:
     sys.setswitchinterval(0.0005)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
-    return create_app(settings, mqtt=True if settings.mqtt_in_http else "bus")
+    app = create_app(settings, mqtt=True if settings.mqtt_in_http else "bus")
+    # Everything built so far (modules, routes, table metadata) lives as long as the process. Frozen, the
+    # collector's full passes no longer walk it: they were the 50-60 ms stalls behind the p95 of large
+    # answers (measured in docs/benchmarks.md). Only here, in the served process: tests build many apps.
+    gc.collect()
+    gc.freeze()
+    return app

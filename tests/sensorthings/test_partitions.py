@@ -47,3 +47,15 @@ async def test_partition_job_prepares_months_and_rows_land_there(
     assert (november, default) == (1, 1)
     both = await get(sta, f"Datastreams({ds})/Observations?$orderby=phenomenonTime")
     assert [o["result"] for o in both["value"]] == [2, 1]
+
+
+async def test_the_observation_id_sequence_has_the_name_the_ingest_uses(
+    sta_app: Litestar, db_kind: str
+) -> None:
+    if db_kind != "postgresql":
+        pytest.skip("sequences exist only on PostgreSQL; SQLite hands out rowids")
+    from stadtkern.sensorthings.ingest import OBSERVATION_ID_SEQUENCE
+
+    async with sta_app.state.runtime.engine.connect() as conn:
+        name = await conn.scalar(text("SELECT pg_get_serial_sequence('sta_observations', 'id')"))
+    assert name == f"public.{OBSERVATION_ID_SEQUENCE}"

@@ -39,6 +39,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         from datetime import UTC
 
+        if value.tzinfo is UTC:  # asyncpg's timestamptz: already right, no copy
+            return value
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 

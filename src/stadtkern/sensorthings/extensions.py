@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Float, Integer, cast, func, select
+from sqlalchemy import BigInteger, Float, cast, func, select
 
 from stadtkern.sensorthings import models as m
 from stadtkern.sensorthings.access import stream_visible, visible
@@ -23,7 +23,7 @@ from stadtkern.sensorthings.query.filter import parse_filter
 from stadtkern.sensorthings.serialize import self_link
 from stadtkern.sensorthings.store.filters import Scope, compile_filter
 from stadtkern.sensorthings.store.read import NotFound, ReadContext
-from stadtkern.sensorthings.values import format_time, join_result
+from stadtkern.sensorthings.values import UtcStamps, format_time, join_result
 
 FUNCTIONS = ("avg", "min", "max", "sum", "count")
 DURATION_RE = re.compile(r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$")
@@ -87,10 +87,11 @@ async def aggregate(ctx: ReadContext, datastream_id: int, params: Mapping[str, s
     seconds = int(interval.total_seconds())
     epoch: Any
     if ctx.dialect == "postgresql":
-        epoch = func.extract("epoch", table.c.phenomenon_time)
+        # date_part gives float8; extract() gives numeric since PostgreSQL 14, which is slower to divide.
+        epoch = func.date_part("epoch", table.c.phenomenon_time)
     else:
-        epoch = cast(func.strftime("%s", table.c.phenomenon_time), Integer)
-    bucket = (cast(func.floor(cast(epoch, Float) / seconds), Integer) * seconds).label("bucket")
+        epoch = cast(func.strftime("%s", table.c.phenomenon_time), Float)
+    bucket = (cast(func.floor(epoch / seconds), BigInteger) * seconds).label("bucket")
     value = table.c.result_number
     columns = {
         "avg": func.avg(value),
@@ -113,19 +114,20 @@ async def aggregate(ctx: ReadContext, datastream_id: int, params: Mapping[str, s
         statement = statement.where(
             compile_filter(node, Scope(ENTITY_TYPES["Observation"], table, ctx.dialect, ctx.now))
         )
-    rows = (await ctx.session.execute(statement)).mappings().all()
+    rows = (await ctx.session.execute(statement)).all()
     if len(rows) > MAX_BUCKETS:
         raise QueryError(
             f"more than {MAX_BUCKETS} intervals: narrow the time range or widen the interval", "interval"
         )
+    stamp = UtcStamps()
+    counted = [name == "count" for name in functions]
     values = []
     for row in rows:
-        start = datetime.fromtimestamp(int(row["bucket"]), UTC)
-        entry: dict[str, Any] = {"start": format_time(start), "end": format_time(start + interval)}
-        for name in functions:
-            entry[name] = (
-                int(row[name]) if name == "count" else (float(row[name]) if row[name] is not None else None)
-            )
+        start = int(row[0])
+        entry: dict[str, Any] = {"start": stamp(start), "end": stamp(start + seconds)}
+        for index, name in enumerate(functions, start=1):
+            number = row[index]
+            entry[name] = int(number) if counted[index - 1] else (None if number is None else float(number))
         values.append(entry)
     return {
         "Datastream@iot.navigationLink": self_link(ctx.base_url, datastream, datastream_id),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from stadtkern.sensorthings.entities import INTERVAL_END, EntityType, Prop
@@ -33,6 +35,75 @@ def property_value(prop: Prop, row: Mapping[str, Any]) -> Any:
     return row[prop.column]
 
 
+Reader = Callable[[Mapping[str, Any]], Any]
+OPTIONAL = frozenset({"properties", "resultQuality", "validTime", "parameters"})
+
+
+def _reader(prop: Prop) -> Reader:
+    """property_value for one property, with the decisions about its kind taken once."""
+    column = prop.column
+    if prop.kind == "id":
+        return itemgetter("id")
+    if prop.kind == "instant":
+        return lambda row: format_time(row[column])
+    if prop.kind == "interval":
+        formatter = format_interval if column == "phenomenon_time" else format_period
+        end = INTERVAL_END[column]
+        return lambda row: formatter(row[column], row[end])
+    if prop.kind == "result":
+        return lambda row: join_result(
+            row["result_type"], row["result_number"], row["result_string"], row["result_json"]
+        )
+    return itemgetter(column)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What entity_json writes for one entity type and $select: decided once, applied to every row."""
+
+    with_id: bool
+    with_link: bool
+    # (name, reader, member paths for a deep $select into JSON or None, left out when None)
+    fields: tuple[tuple[str, Reader, list[tuple[str, ...]] | None, bool], ...]
+    navs: tuple[tuple[str, str], ...]  # (key, suffix after the self-link)
+
+
+_PLANS: dict[tuple[str, tuple[tuple[str, ...], ...] | None], _Plan] = {}
+MAX_PLANS = 1024  # $select comes from clients: keep the cache bounded
+
+
+def _plan(entity: EntityType, select: tuple[tuple[str, ...], ...] | None) -> _Plan:
+    key = (entity.name, select)
+    plan = _PLANS.get(key)
+    if plan is not None:
+        return plan
+    selected = {path[0] for path in select} if select is not None else None
+    fields = []
+    for name, prop in entity.props.items():
+        if name == "id" or (selected is not None and name not in selected):
+            continue
+        paths = (
+            [p[1:] for p in select if p[0] == name and len(p) > 1]
+            if prop.kind == "json" and select is not None
+            else None
+        )
+        fields.append((name, _reader(prop), paths, selected is None and name in OPTIONAL))
+    plan = _Plan(
+        with_id=selected is None or "id" in selected or "@iot.id" in selected,
+        with_link=selected is None or "@iot.selfLink" in selected,
+        fields=tuple(fields),
+        navs=tuple(
+            (f"{nav}@iot.navigationLink", f"/{nav}")
+            for nav in entity.navs
+            if selected is None or nav in selected
+        ),
+    )
+    if len(_PLANS) >= MAX_PLANS:
+        _PLANS.clear()
+    _PLANS[key] = plan
+    return plan
+
+
 def entity_json(
     entity: EntityType,
     row: Mapping[str, Any],
@@ -40,29 +111,22 @@ def entity_json(
     select: tuple[tuple[str, ...], ...] | None,
 ) -> dict[str, Any]:
     """One entity. ``select`` None gives every property and navigation link."""
-    selected = {path[0] for path in select} if select is not None else None
+    plan = _plan(entity, select)
     out: dict[str, Any] = {}
-    link = self_link(base_url, entity, row["id"])
-    if selected is None or "id" in selected or "@iot.id" in selected:
+    link = f"{base_url}/{entity.set_name}({key_text(row['id'])})"
+    if plan.with_id:
         out["@iot.id"] = row["id"]
-    if selected is None or "@iot.selfLink" in selected:
+    if plan.with_link:
         out["@iot.selfLink"] = link
-    for name, prop in entity.props.items():
-        if name == "id" or (selected is not None and name not in selected):
-            continue
-        value = property_value(prop, row)
-        if prop.kind == "json" and select is not None:
-            value = _select_members(value, [p[1:] for p in select if p[0] == name and len(p) > 1])
-        if (
-            value is None
-            and selected is None
-            and name in ("properties", "resultQuality", "validTime", "parameters")
-        ):
+    for name, read, paths, optional in plan.fields:
+        value = read(row)
+        if paths is not None:
+            value = _select_members(value, paths)
+        if value is None and optional:
             continue  # optional and empty: left out unless asked for
         out[name] = value
-    for nav_name in entity.navs:
-        if selected is None or nav_name in selected:
-            out[f"{nav_name}@iot.navigationLink"] = f"{link}/{nav_name}"
+    for key, suffix in plan.navs:
+        out[key] = link + suffix
     return out
 
 

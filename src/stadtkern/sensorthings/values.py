@@ -18,8 +18,32 @@ class ValueError_(ValueError):
 def format_time(value: datetime | None) -> str | None:
     if value is None:
         return None
-    text = value.astimezone(UTC).isoformat()
-    return text.replace("+00:00", "Z")
+    if value.tzinfo is not UTC:  # the database layer already hands out UTC: skip the copy
+        value = value.astimezone(UTC)
+    return value.isoformat()[:-6] + "Z"
+
+
+class UtcStamps:
+    """format_time for whole seconds since the epoch, fast for long regular series (aggregates).
+
+    Days and times of day repeat across a series, so each is formatted once and the stamp is two look-ups
+    and a concatenation: a year of hourly buckets costs a few milliseconds instead of tens.
+    """
+
+    def __init__(self) -> None:
+        self._days: dict[int, str] = {}
+        self._clock: dict[int, str] = {}
+
+    def __call__(self, seconds: int) -> str:
+        day, rest = divmod(seconds, 86_400)
+        prefix = self._days.get(day)
+        if prefix is None:
+            prefix = self._days[day] = datetime.fromtimestamp(day * 86_400, UTC).date().isoformat() + "T"
+        suffix = self._clock.get(rest)
+        if suffix is None:
+            hours, minutes = divmod(rest // 60, 60)
+            suffix = self._clock[rest] = f"{hours:02d}:{minutes:02d}:{rest % 60:02d}Z"
+        return prefix + suffix
 
 
 def format_interval(start: datetime | None, end: datetime | None) -> str | None:
