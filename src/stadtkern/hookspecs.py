@@ -8,7 +8,8 @@ like these hooks, decorated with ``stadtkern.hookimpl``, announced through the e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     import click
     from litestar.types import ControllerRouterHandler
 
-    from stadtkern.config import SettingSpec
+    from stadtkern.config import Settings, SettingSpec
     from stadtkern.contracts import (
         AssetType,
         ConsentPurpose,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
         PrivacyProvider,
         ServiceEntry,
     )
+    from stadtkern.web.runtime import Runtime
 
 PROJECT = "stadtkern"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -104,8 +106,23 @@ def stadtkern_job_kinds() -> Sequence[JobKind]:
 
 
 @hookspec
-def stadtkern_periodic_jobs() -> Sequence[PeriodicJob]:
-    """Jobs the scheduler enqueues at fixed intervals (retention, reminders, clean-up)."""
+def stadtkern_periodic_jobs(settings: Settings) -> Sequence[PeriodicJob]:
+    """Jobs the scheduler enqueues at fixed intervals (retention, reminders, clean-up, feed polling).
+
+    ``settings`` lets a job or its interval depend on configuration; an implementation that does not need
+    it leaves the argument out (pluggy passes only the arguments an implementation names).
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def stadtkern_lifespans() -> Sequence[Callable[[Any, Runtime], AbstractAsyncContextManager[None]]]:
+    """Background work of the module in every web process while the app runs.
+
+    Each item is called with the app and the runtime when the app starts and returns an async context
+    manager, entered at start-up and left at shutdown (before the database engine closes). Work that must
+    run once per installation belongs in jobs; this is for per-process state, such as warming a cache.
+    """
     raise NotImplementedError
 
 

@@ -8,6 +8,7 @@ Pareto sets, the footpath closure and realtime delays and cancellations.
 from __future__ import annotations
 
 import csv
+import itertools
 import random
 from datetime import date
 from pathlib import Path
@@ -43,8 +44,9 @@ MAX_RIDES = 5
 
 
 def random_network(
-    seed: int, n_stops: int = 40, n_lines: int = 10
+    seed: int, n_stops: int = 40, n_lines: int = 10, *, rules: bool = False
 ) -> tuple[Timetable, dict[tuple[int, int], int], list[Trip]]:
+    """A random timetable; with ``rules`` also random transfers.txt rows (see :func:`random_rules`)."""
     rng = random.Random(seed)
     # stops on a ~3 km square, some in clusters so that walks chain (a → b → c)
     stops: list[Stop] = []
@@ -89,8 +91,79 @@ def random_network(
     for _ in range(3):
         a, b = rng.sample(range(n_stops), 2)
         direct[(a, b)] = rng.randint(60, 600)
-    tt = build_timetable(stops, routes, trips, footpaths=direct, day=date(2026, 11, 17))
+    transfers = random_rules(random.Random(seed * 7 + 1), n_stops, trips, direct) if rules else []
+    tt = build_timetable(stops, routes, trips, transfers, footpaths=direct, day=date(2026, 11, 17))
     return tt, direct, trips
+
+
+def random_rules(
+    rng: random.Random, n_stops: int, trips: list[Trip], direct: dict[tuple[int, int], int]
+) -> list[Transfer]:
+    """Minimum change times at stops, stops where one cannot change, timed and forbidden changes
+    between trips and routes (at one stop and between neighbouring stops), longer and shorter times."""
+    out: list[Transfer] = []
+    for s in range(n_stops):
+        roll = rng.random()
+        if roll < 0.35:
+            out.append(Transfer(s, s, 2, rng.choice([60, 120, 180, 300, 600])))
+        elif roll < 0.42:
+            out.append(Transfer(s, s, 3))
+        elif roll < 0.47:
+            out.append(Transfer(s, s, 1))
+    pairs = list(direct)
+    for x, y in rng.sample(pairs, min(4, len(pairs))):  # stop-to-stop rules between two stops
+        out.append(Transfer(x, y, rng.choice([1, 2, 3]), rng.choice([None, 30, 400])))
+    calls: dict[int, list[tuple[Trip, int]]] = {}
+    for trip in trips:
+        for i, s in enumerate(trip.stops):
+            calls.setdefault(s, []).append((trip, i))
+    shared = [s for s, c in calls.items() if len({t.trip_id for t, _i in c}) > 1]
+    for _ in range(25):
+        s = rng.choice(shared)
+        (a, i), (b, j) = rng.sample(calls[s], 2)
+        s2 = s
+        if rng.random() < 0.25:  # between neighbouring stops, or far apart (a rule makes it possible)
+            s2 = rng.choice([y for (x, y) in direct if x == s] or [rng.randrange(n_stops)])
+            b, j = rng.choice(calls.get(s2) or [(b, j)])
+            s2 = b.stops[j]
+        kind = rng.choice([1, 1, 2, 3, 0])
+        minimum = rng.choice([0, 30, 900]) if kind == 2 else None
+        fa, fb = a.trip_id.split("@")[0], b.trip_id.split("@")[0]
+        scope = rng.choice(["trips", "trips", "routes", "from_trip", "to_route", "trip_route"])
+        out.append(
+            Transfer(
+                s,
+                s2,
+                kind,
+                minimum,
+                from_route=a.route_id if scope in ("routes",) else None,
+                to_route=b.route_id if scope in ("routes", "to_route", "trip_route") else None,
+                from_trip=fa if scope in ("trips", "from_trip", "trip_route") else None,
+                to_trip=fb if scope == "trips" else None,
+            )
+        )
+    for _ in range(40):  # connections that are tight: where a rule decides
+        s = rng.choice(shared)
+        a, i = rng.choice(calls[s])
+        close = [
+            (b, j)
+            for b, j in calls[s]
+            if b.trip_id != a.trip_id and 0 <= b.dep[j] - a.arr[i] <= 600 and j < len(b.stops) - 1
+        ]
+        if close:
+            b, j = rng.choice(close)
+            out.append(
+                Transfer(
+                    s,
+                    s,
+                    rng.choice([1, 1, 3, 2]),
+                    rng.choice([0, 200]),
+                    from_trip=a.trip_id.split("@")[0],
+                    to_trip=b.trip_id.split("@")[0] if rng.random() < 0.7 else None,
+                    to_route=b.route_id,
+                )
+            )
+    return out
 
 
 def _trip(
@@ -154,9 +227,27 @@ def _check_legs(tt: Timetable, journey: raptor.Journey, a: int, b: int) -> None:
         assert leg.to_stop == after.from_stop
         assert leg.arrival <= after.departure
         assert not (leg.kind == "walk" and after.kind == "walk")
-    for leg in journey.legs:
+    rides = [leg for leg in journey.legs if leg.kind == "ride"]
+    for r1, r2 in itertools.pairwise(rides):  # each change as transfers.txt allows it
+        rules = tt.rules
+        frm = (
+            (r1.trip_id, r1.route_id)
+            if rules.from_special(r1.to_stop, r1.trip_id, r1.route_id)
+            else (None, None)
+        )
+        to = (
+            (r2.trip_id, r2.route_id)
+            if rules.to_special(r2.from_stop, r2.trip_id, r2.route_id)
+            else (None, None)
+        )
+        need = rules.time(r1.to_stop, r2.from_stop, walks.get((r1.to_stop, r2.from_stop)), *frm, *to)
+        assert need is not None
+        assert r1.arrival + need <= r2.departure
+    for i, leg in enumerate(journey.legs):
         if leg.kind == "walk":
-            assert leg.arrival - leg.departure == walks[(leg.from_stop, leg.to_stop)]
+            between = 0 < i < len(journey.legs) - 1
+            if not (between and tt.transfers):
+                assert leg.arrival - leg.departure == walks[(leg.from_stop, leg.to_stop)]
             continue
         trip = tt.trip_ids.index(leg.trip_id)
         stops, arr, dep, pickup, dropoff = tt.trip_times(trip)
@@ -174,6 +265,23 @@ def test_random_networks_depart_at_match_the_reference(seed: int) -> None:
     ref = Reference(tt, direct)
     rng = random.Random(1000 + seed)
     assert _check_depart(tt, ref, rng, 40) > 0
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_networks_with_transfer_rules_match_the_reference(seed: int) -> None:
+    tt, direct, _trips = random_network(seed, rules=True)
+    assert tt.transfers
+    ref = Reference(tt, direct)
+    rng = random.Random(3000 + seed)
+    assert _check_depart(tt, ref, rng, 40) > 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_networks_with_transfer_rules_arrive_by_match_the_reference(seed: int) -> None:
+    tt, direct, _trips = random_network(seed, rules=True)
+    ref = Reference(tt, direct)
+    rng = random.Random(4000 + seed)
+    assert _check_arrive(tt, ref, rng, 10) > 0
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -71,14 +71,17 @@ async def test_trip_updates_are_stored(engine: AsyncEngine, clock: FrozenClock) 
         await realtime.apply(session, diff.SerializeToString(), clock)
     async with session_factory(engine)() as session:
         rows = list(await session.scalars(select(m.RealtimeTripUpdate)))
-    assert sorted({r.trip_id for r in rows}) == ["T901-1", "T903-7"]
+    # the feed row (trip_id empty) records when the last message came
+    assert sorted({r.trip_id for r in rows}) == [realtime.FEED_ROW, "T901-1", "T903-7"]
     assert {r.arrival_delay for r in rows if r.stop_sequence == 3} == {300}
     empty = gtfs_realtime_pb2.FeedMessage()
     empty.header.gtfs_realtime_version = "2.0"
     async with session_factory(engine)() as session, session.begin():
         await realtime.apply(session, empty.SerializeToString(), clock)
     async with session_factory(engine)() as session:
-        assert list(await session.scalars(select(m.RealtimeTripUpdate))) == []
+        left = list(await session.scalars(select(m.RealtimeTripUpdate)))
+        assert [r.trip_id for r in left] == [realtime.FEED_ROW]
+        assert await realtime.status(session) == realtime.RealtimeStatus(clock.now(), None)
 
 
 def test_garbage_is_refused(clock: FrozenClock) -> None:
@@ -126,3 +129,35 @@ async def test_read_source_from_url() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+async def test_a_differential_update_of_one_run_keeps_the_other_runs(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    def runs(incrementality: Any, delays: dict[str, int]) -> bytes:
+        feed = gtfs_realtime_pb2.FeedMessage()
+        feed.header.gtfs_realtime_version = "2.0"
+        feed.header.incrementality = incrementality
+        for start, delay in delays.items():
+            update = feed.entity.add(id=start).trip_update
+            update.trip.trip_id = "CITY1"
+            update.trip.start_date = "20261117"
+            update.trip.start_time = start
+            update.stop_time_update.add(stop_sequence=15).arrival.delay = delay
+        return bytes(feed.SerializeToString())
+
+    async with session_factory(engine)() as session, session.begin():
+        await realtime.apply(
+            session, runs(gtfs_realtime_pb2.FeedHeader.FULL_DATASET, {"06:30:00": 60, "07:00:00": 120}), clock
+        )
+    async with session_factory(engine)() as session, session.begin():
+        await realtime.apply(
+            session, runs(gtfs_realtime_pb2.FeedHeader.DIFFERENTIAL, {"06:30:00": 300}), clock
+        )
+    async with session_factory(engine)() as session:
+        rows = list(
+            await session.scalars(
+                select(m.RealtimeTripUpdate).where(m.RealtimeTripUpdate.stop_sequence == 15)
+            )
+        )
+    assert sorted((r.start_time, r.arrival_delay) for r in rows) == [("06:30:00", 300), ("07:00:00", 120)]

@@ -1533,6 +1533,12 @@ class _Reader:
             )
 
     def read_transfers(self) -> None:
+        """transfers.txt: stop pairs, optionally narrowed to routes and trips (GTFS reference).
+
+        ``from_stop_id``/``to_stop_id`` are required for types 0–3; a station stands for all its
+        platforms. ``from_route_id``/``to_route_id``/``from_trip_id``/``to_trip_id`` must name a route or
+        trip of the feed; a trip given with a route must belong to it.
+        """
         name = "transfers.txt"
         for line, row in self.records(name):
             kind = self.cell(name, line, row, "transfer_type", _enum(0, 1, 2, 3, 4, 5), default=0)
@@ -1551,6 +1557,47 @@ class _Reader:
                         _("Die Haltestelle %(id)s ist in stops.txt nicht definiert.", id=stop_id),
                     )
                 stops.append(index)
+            scope: dict[str, int | None] = {}
+            bad_scope = False
+            for side in ("from", "to"):
+                route_column, trip_column = f"{side}_route_id", f"{side}_trip_id"
+                route_id = self.cell(name, line, row, route_column, str)
+                trip_id = self.cell(name, line, row, trip_column, str)
+                route = self.route_index.get(route_id) if route_id else None
+                trip = self.trip_index.get(trip_id) if trip_id else None
+                if route_id and route is None and "routes.txt" not in self.unusable:
+                    bad_scope = True
+                    self.error(
+                        "undefined_reference",
+                        name,
+                        line,
+                        route_column,
+                        _("Die Linie %(id)s ist in routes.txt nicht definiert.", id=route_id),
+                    )
+                if trip_id and trip is None and "trips.txt" not in self.unusable:
+                    bad_scope = True
+                    self.error(
+                        "undefined_reference",
+                        name,
+                        line,
+                        trip_column,
+                        _("Die Fahrt %(id)s ist in trips.txt nicht definiert.", id=trip_id),
+                    )
+                if route is not None and trip is not None and self.feed.trips[trip]["route_index"] != route:
+                    bad_scope = True
+                    self.error(
+                        "trip_not_in_route",
+                        name,
+                        line,
+                        trip_column,
+                        _(
+                            "Die Fahrt %(trip)s gehört nicht zur Linie %(route)s.",
+                            trip=trip_id or "",
+                            route=route_id or "",
+                        ),
+                    )
+                scope[f"{side}_route_index"] = route
+                scope[f"{side}_trip_index"] = trip
             minimum = self.cell(name, line, row, "min_transfer_time", _non_negative)
             if kind == 2 and minimum is None:
                 self.warn(
@@ -1560,7 +1607,7 @@ class _Reader:
                     "min_transfer_time",
                     _("transfer_type 2 ohne min_transfer_time: es gilt die übliche Umsteigezeit."),
                 )
-            if stops[0] is None or stops[1] is None:
+            if stops[0] is None or stops[1] is None or bad_scope:
                 continue
             self.feed.transfers.append(
                 {
@@ -1568,6 +1615,7 @@ class _Reader:
                     "to_stop_index": stops[1],
                     "transfer_type": kind,
                     "min_transfer_time": minimum,
+                    **scope,
                 }
             )
 

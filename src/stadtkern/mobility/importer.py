@@ -278,7 +278,18 @@ async def load_feed(
     )
     await bulk.insert(
         "mob_transfers",
-        ("id", "feed_id", "from_stop_pk", "to_stop_pk", "transfer_type", "min_transfer_time"),
+        (
+            "id",
+            "feed_id",
+            "from_stop_pk",
+            "to_stop_pk",
+            "transfer_type",
+            "min_transfer_time",
+            "from_route_pk",
+            "to_route_pk",
+            "from_trip_pk",
+            "to_trip_pk",
+        ),
         (
             (
                 bases["mob_transfers"] + i,
@@ -287,6 +298,10 @@ async def load_feed(
                 stop0 + t["to_stop_index"],
                 t["transfer_type"],
                 t["min_transfer_time"],
+                _pk(route0, t.get("from_route_index")),
+                _pk(route0, t.get("to_route_index")),
+                _pk(trip0, t.get("from_trip_index")),
+                _pk(trip0, t.get("to_trip_index")),
             )
             for i, t in enumerate(feed.transfers)
         ),
@@ -391,3 +406,8 @@ async def seed(session: AsyncSession, city_gtfs: Path, clock: Clock) -> ImportRe
 
 def _read_folder(path: Path) -> GtfsFeed | None:
     return read_feed(path) if path.is_dir() else None
+
+
+def _pk(base: int, index: int | None) -> int | None:
+    """The primary key of row ``index`` of a table whose keys start at ``base`` (None stays None)."""
+    return None if index is None else base + index

@@ -28,7 +28,7 @@ from litestar.static_files import create_static_files_router
 
 from stadtkern.appointments.api import validation_error_handler
 from stadtkern.core.i18n import gettext as _
-from stadtkern.mobility import journeys
+from stadtkern.mobility import jobs, journeys, realtime
 from stadtkern.mobility.errors import MobilityError
 from stadtkern.web.errors import json_error
 from stadtkern.web.forms import FieldErrors
@@ -116,6 +116,10 @@ async def planner(request: AnyRequest) -> Template:
             status = 400
     if not values["zeit"]:
         values["zeit"] = now.strftime("%Y-%m-%dT%H:%M")
+    async with rt.sessions() as session:
+        realtime_note = journeys.realtime_note(
+            await realtime.status(session), now, zone, jobs.config(rt.settings).max_age
+        )
     later = earlier = None
     if result is not None and result.journeys:
         first = min(j.departure for j in result.journeys)
@@ -135,6 +139,7 @@ async def planner(request: AnyRequest) -> Template:
         earlier=earlier,
         ticket_link=_ticket_link,
         zone=zone,
+        realtime_note=realtime_note,
     )
 
 
@@ -186,6 +191,9 @@ class LegOut(msgspec.Struct):
     intermediate_stops: int = 0
     scheduled_departure: datetime | None = None
     scheduled_arrival: datetime | None = None
+    pickup_type: int = 0  # GTFS at the boarding stop: 2 phone the agency, 3 tell the driver
+    drop_off_type: int = 0  # GTFS at the alighting stop: the same
+    notes: list[str] = []  # those rules in words (German)
 
 
 class PriceOut(msgspec.Struct):
@@ -206,12 +214,18 @@ class JourneyOut(msgspec.Struct):
     price: PriceOut | None
 
 
+class RealtimeOut(msgspec.Struct):
+    received_at: datetime | None  # when realtime data was last received; null: never
+    feed_timestamp: datetime | None  # the time its producer gave it (GTFS-Realtime header)
+
+
 class PlanOut(msgspec.Struct):
     origin: str
     destination: str
     time: datetime
     arrive_by: bool
     journeys: list[JourneyOut]
+    realtime: RealtimeOut
 
 
 class ErrorBody(msgspec.Struct):
@@ -257,6 +271,9 @@ def _journey_out(journey: journeys.JourneyView) -> JourneyOut:
             intermediate_stops=leg.intermediate_stops,
             scheduled_departure=leg.scheduled_departure,
             scheduled_arrival=leg.scheduled_arrival,
+            pickup_type=leg.pickup_type,
+            drop_off_type=leg.drop_off_type,
+            notes=list(leg.notes),
         )
         for leg in journey.legs
     ]
@@ -316,12 +333,17 @@ async def api_journeys(
         result = await journeys.plan(
             session, von, nach, at, arrive_by=ankunft, zone=zone, city_dir=_city_dir(rt)
         )
+        received = await realtime.status(session)
     return PlanOut(
         origin=result.origin.name,
         destination=result.destination.name,
         time=result.at,
         arrive_by=result.arrive_by,
         journeys=[_journey_out(j) for j in result.journeys],
+        realtime=RealtimeOut(
+            received.received_at.astimezone(zone) if received else None,
+            received.feed_timestamp.astimezone(zone) if received and received.feed_timestamp else None,
+        ),
     )
 
 

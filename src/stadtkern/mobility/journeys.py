@@ -8,6 +8,8 @@ seconds from the start of the service day (GTFS "noon minus 12 h", in the city's
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -17,13 +19,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stadtkern.core.i18n import gettext as _
 from stadtkern.mobility import models as m
 from stadtkern.mobility import raptor
 from stadtkern.mobility.errors import MobilityError, NotFound
+from stadtkern.mobility.realtime import RealtimeStatus
 from stadtkern.mobility.timetable import Timetable, load_timetable
+
+log = logging.getLogger("stadtkern.mobility.timetable")
 
 MAX_SUGGESTIONS = 10
 CACHE_SIZE = 4
@@ -61,6 +66,13 @@ def to_datetime(seconds: int, day: date, zone: ZoneInfo) -> datetime:
 
 
 # --- the timetable cache ---------------------------------------------------------------------------
+#
+# One timetable per (engine, service day), rebuilt when the feed or the realtime updates change (the
+# stamp). In the running app a background builder per engine (``prebuild``) builds them before anyone
+# asks: at start-up, for the next day before midnight, and after an import or a realtime update. A
+# request then never builds: it waits for a build under way when there is no timetable of the active
+# feed yet, and otherwise answers from the previous timetable while the new one is built. Without a
+# builder (command line, tests of the service) the first request builds, one build at a time per day.
 
 
 @dataclass
@@ -74,7 +86,9 @@ _locks: dict[tuple[int, date], asyncio.Lock] = {}
 
 
 async def _stamp(session: AsyncSession) -> tuple[object, ...]:
-    """What the timetable depends on: the active feed and the realtime updates received."""
+    """What the timetable depends on: the active feed (first two items) and the realtime updates."""
+    from stadtkern.mobility.realtime import FEED_ROW
+
     feed = (
         await session.execute(
             select(m.Feed.id, m.Feed.imported_at)
@@ -85,10 +99,99 @@ async def _stamp(session: AsyncSession) -> tuple[object, ...]:
     ).first()
     rt = (
         await session.execute(
-            select(func.count(m.RealtimeTripUpdate.id), func.max(m.RealtimeTripUpdate.received_at))
+            select(func.count(m.RealtimeTripUpdate.id), func.max(m.RealtimeTripUpdate.received_at)).where(
+                m.RealtimeTripUpdate.trip_id != FEED_ROW
+            )
         )
     ).one()
     return (feed.id if feed else None, str(feed.imported_at) if feed else "", rt[0], str(rt[1]))
+
+
+def _store(key: tuple[int, date], stamp: tuple[object, ...], tt: Timetable) -> None:
+    _cache.pop(key, None)
+    while len(_cache) >= CACHE_SIZE:
+        _cache.pop(next(iter(_cache)))
+    _cache[key] = _Cached(stamp, tt)
+
+
+class Builder:
+    """Builds the timetables of one engine in the background, one build per day at a time."""
+
+    def __init__(self, engine_key: int, sessions: async_sessionmaker[AsyncSession], zone: ZoneInfo) -> None:
+        self.engine_key = engine_key
+        self.sessions = sessions
+        self.zone = zone
+        self.loop = asyncio.get_running_loop()
+        self.builds = 0  # finished builds (tests, logs)
+        self.wake = asyncio.Event()  # set to check for changes now (after an import or realtime update)
+        self._tasks: dict[date, asyncio.Task[Timetable]] = {}
+
+    def build(self, day: date) -> asyncio.Task[Timetable]:
+        """The build of ``day`` under way, or a new one."""
+        task = self._tasks.get(day)
+        if task is None or task.done():
+            task = self.loop.create_task(self._build(day), name=f"stadtkern-timetable-{day}")
+            task.add_done_callback(_log_failure)
+            self._tasks[day] = task
+        return task
+
+    def building(self, day: date) -> bool:
+        task = self._tasks.get(day)
+        return task is not None and not task.done()
+
+    async def _build(self, day: date) -> Timetable:
+        async with self.sessions() as session:
+            stamp = await _stamp(session)
+            tt = await load_timetable(session, day, timezone=self.zone.key)
+        _store((self.engine_key, day), stamp, tt)
+        self.builds += 1
+        return tt
+
+    async def stale(self, day: date) -> bool:
+        """Whether the cached timetable of ``day`` is missing or older than the data."""
+        async with self.sessions() as session:
+            stamp = await _stamp(session)
+        found = _cache.get((self.engine_key, day))
+        return found is None or found.stamp != stamp
+
+    async def close(self) -> None:
+        tasks = [t for t in self._tasks.values() if not t.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+
+
+_builders: dict[int, Builder] = {}
+
+
+def _log_failure(task: asyncio.Task[Timetable]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("building the timetable failed", exc_info=task.exception())
+
+
+def register_builder(engine: object, sessions: async_sessionmaker[AsyncSession], zone: ZoneInfo) -> Builder:
+    builder = Builder(id(engine), sessions, zone)
+    _builders[id(engine)] = builder
+    return builder
+
+
+def unregister_builder(builder: Builder) -> None:
+    if _builders.get(builder.engine_key) is builder:
+        del _builders[builder.engine_key]
+
+
+def wake_builders() -> None:
+    """Ask this process's builders to look for changes now (after an import or a realtime update)."""
+    for builder in _builders.values():
+        with contextlib.suppress(RuntimeError):  # its loop has just closed: nothing left to wake
+            builder.loop.call_soon_threadsafe(builder.wake.set)
+
+
+def forget_before(engine_key: int, day: date) -> None:
+    """Drop the cached timetables of days before ``day`` (after midnight: yesterday's is not needed)."""
+    for key in [k for k in _cache if k[0] == engine_key and k[1] < day]:
+        del _cache[key]
 
 
 async def timetable_for(session: AsyncSession, day: date, zone: ZoneInfo) -> Timetable:
@@ -98,20 +201,47 @@ async def timetable_for(session: AsyncSession, day: date, zone: ZoneInfo) -> Tim
     found = _cache.get(key)
     if found is not None and found.stamp == stamp:
         return found.timetable
+    builder = _builders.get(key[0])
+    if builder is not None and builder.loop is asyncio.get_running_loop():
+        if found is not None and found.stamp[:2] == stamp[:2]:
+            builder.build(day)  # only realtime changed: the previous timetable answers meanwhile
+            return found.timetable
+        tt = await asyncio.shield(builder.build(day))
+        found = _cache.get(key)
+        if found is None or found.stamp[:2] != stamp[:2]:  # that build began before the import
+            tt = await asyncio.shield(builder.build(day))
+        return tt
     lock = _locks.setdefault(key, asyncio.Lock())
     async with lock:
         found = _cache.get(key)
         if found is not None and found.stamp == stamp:
             return found.timetable
         tt = await load_timetable(session, day, timezone=zone.key)
-        while len(_cache) >= CACHE_SIZE:
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = _Cached(stamp, tt)
+        _store(key, stamp, tt)
         return tt
 
 
 def clear_cache() -> None:
     _cache.clear()
+
+
+def realtime_note(
+    status: RealtimeStatus | None, now: datetime, zone: ZoneInfo, stale_after: timedelta
+) -> str:
+    """One line for the operator and the traveller: how fresh the realtime data is."""
+    if status is None:
+        return _("Keine Echtzeitdaten: Zeiten laut Fahrplan.")
+    local = status.received_at.astimezone(zone)
+    when = (
+        local.strftime("%H:%M")
+        if local.date() == now.astimezone(zone).date()
+        else local.strftime("%d.%m.%Y %H:%M")
+    )
+    if now - status.received_at > stale_after:
+        return _(
+            "Echtzeitdaten: Stand %(when)s (veraltet, Zeiten laut Fahrplan und letzter Meldung).", when=when
+        )
+    return _("Echtzeitdaten: Stand %(when)s", when=when)
 
 
 # --- stop search -----------------------------------------------------------------------------------
@@ -129,35 +259,61 @@ def fold(text: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class Place:
-    """A stop as people name it: all platforms with the same name (or station) together."""
+    """A stop as people name it: a station (``parent_station``) with all its platforms, or, for stops
+    without a station, all platforms with the same name together."""
 
     key: str  # the name, which is what people type; unique within the feed's stop names
     name: str
     stops: tuple[int, ...]  # timetable indexes
     platforms: tuple[str, ...]
+    station_id: str = ""  # the station's stop_id (location_type 1), if the place is a station
 
 
 def places(tt: Timetable) -> list[Place]:
     found = tt.cache.get("places")
     if isinstance(found, list):
         return found
-    by_name: dict[str, list[int]] = {}
+    groups: dict[tuple[str, str], list[int]] = {}
     for i, stop in enumerate(tt.stops):
-        by_name.setdefault(stop.name.strip(), []).append(i)
-    out = [
-        Place(
-            name,
-            name,
-            tuple(idx),
-            tuple(sorted({tt.stops[i].platform_code for i in idx if tt.stops[i].platform_code})),
-        )
-        for name, idx in sorted(by_name.items(), key=lambda item: fold(item[0])[0])
-        if name
-    ]
+        key = ("station", stop.parent_id) if stop.parent_id else ("name", stop.name.strip())
+        groups.setdefault(key, []).append(i)
+    names: dict[tuple[str, str], str] = {}
+    for key, idx in groups.items():
+        if key[0] == "station":
+            names[key] = (tt.station_names.get(key[1]) or tt.stops[idx[0]].name).strip()
+        else:
+            names[key] = key[1]
+    # stops without a station that are named like exactly one station belong to it
+    stations_named: dict[str, list[tuple[str, str]]] = {}
+    for key, name in names.items():
+        if key[0] == "station":
+            stations_named.setdefault(name, []).append(key)
+    for key in [k for k in groups if k[0] == "name"]:
+        owners = stations_named.get(key[1], [])
+        if len(owners) == 1:
+            groups[owners[0]].extend(groups.pop(key))
+            del names[key]
+    # a name used by two places (two stations of one name): the station's id tells them apart
+    count: dict[str, int] = {}
+    for name in names.values():
+        count[name] = count.get(name, 0) + 1
+    out: list[Place] = []
+    for key, idx in groups.items():
+        name = names[key]
+        if not name:
+            continue
+        label = f"{name} ({key[1]})" if count[name] > 1 and key[0] == "station" else name
+        platforms = tuple(sorted({tt.stops[i].platform_code for i in idx if tt.stops[i].platform_code}))
+        out.append(Place(label, label, tuple(sorted(idx)), platforms, key[1] if key[0] == "station" else ""))
+    out.sort(key=lambda p: fold(p.name)[0])
     tt.cache["places"] = out
     tt.cache["place_folds"] = [(fold(p.name), p) for p in out]
-    tt.cache["place_by_fold"] = {folded: p for folded, p in reversed(tt.cache["place_folds"])}
-    tt.cache["place_by_stop_id"] = {tt.stops[i].stop_id: p for p in out for i in p.stops}
+    by_fold = {fold(tt.stops[i].name): p for p in out if p.station_id for i in p.stops}  # platforms' names
+    by_fold.update({folded: p for folded, p in reversed(tt.cache["place_folds"])})
+    tt.cache["place_by_fold"] = by_fold
+    by_stop = {tt.stops[i].stop_id: p for p in out for i in p.stops}
+    by_stop.update({p.station_id: p for p in out if p.station_id})
+    tt.cache["place_by_stop_id"] = by_stop
     return out
 
 
@@ -243,10 +399,27 @@ class LegView:
     intermediate_stops: int = 0
     scheduled_departure: datetime | None = None
     scheduled_arrival: datetime | None = None
+    pickup_type: int = 0  # GTFS: 2 phone the agency, 3 tell the driver, to board here (else 0)
+    drop_off_type: int = 0  # the same, to alight
+    notes: tuple[str, ...] = ()  # what the traveller must do for that, in words
 
     @property
     def minutes(self) -> int:
         return max(0, round((self.arrival - self.departure).total_seconds() / 60))
+
+
+def leg_notes(pickup_type: int, drop_off_type: int) -> tuple[str, ...]:
+    """Notes for boarding or alighting that must be arranged (GTFS pickup/drop_off_type 2 and 3)."""
+    notes = []
+    if pickup_type == 2:
+        notes.append(_("Einstieg nur nach telefonischer Anmeldung beim Verkehrsunternehmen."))
+    elif pickup_type == 3:
+        notes.append(_("Einstieg nur nach Absprache mit dem Fahrpersonal."))
+    if drop_off_type == 2:
+        notes.append(_("Ausstieg nur nach telefonischer Anmeldung beim Verkehrsunternehmen."))
+    elif drop_off_type == 3:
+        notes.append(_("Ausstieg bitte beim Fahrpersonal anmelden."))
+    return tuple(notes)
 
 
 @dataclass(frozen=True)
@@ -362,6 +535,9 @@ def _journey_view(
                 intermediate_stops=max(0, len(leg.stops) - 2),
                 scheduled_departure=to_datetime(leg.departure - leg.departure_delay, day, zone),
                 scheduled_arrival=to_datetime(leg.arrival - leg.arrival_delay, day, zone),
+                pickup_type=leg.pickup_type,
+                drop_off_type=leg.drop_off_type,
+                notes=leg_notes(leg.pickup_type, leg.drop_off_type),
             )
         )
     view = JourneyView(tuple(legs), journey.rides, legs[0].departure, legs[-1].arrival)

@@ -228,6 +228,11 @@ class Transfer(Base):
     to_stop_pk: Mapped[int] = mapped_column(Integer)
     transfer_type: Mapped[int] = mapped_column(Integer, default=0)
     min_transfer_time: Mapped[int | None] = mapped_column(Integer)
+    # Optional narrowing to trips or routes (GTFS: a trip-to-trip rule beats a route rule beats a stop rule).
+    from_route_pk: Mapped[int | None] = mapped_column(Integer)
+    to_route_pk: Mapped[int | None] = mapped_column(Integer)
+    from_trip_pk: Mapped[int | None] = mapped_column(Integer)
+    to_trip_pk: Mapped[int | None] = mapped_column(Integer)
 
 
 class FareAttribute(Base):

@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from litestar.types import ControllerRouterHandler
 
-from stadtkern.config import SettingSpec
+from stadtkern.config import Settings, SettingSpec
 from stadtkern.contracts import JobKind, NavEntry, PeriodicJob, PrivacyProvider, ServiceEntry
 from stadtkern.core.i18n import lazy_gettext as _l
 from stadtkern.hookspecs import hookimpl
 from stadtkern.mobility import (
     cli,
     importer,
+    jobs,
     journey_views,
     models,
+    prebuild,
     privacy,
     ticket_cli,
     ticket_models,
     ticket_views,
     tickets,
 )
+
+if TYPE_CHECKING:
+    from stadtkern.web.runtime import Runtime
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -65,12 +71,17 @@ def stadtkern_privacy_providers() -> Sequence[PrivacyProvider]:
 
 @hookimpl
 def stadtkern_job_kinds() -> Sequence[JobKind]:
-    return ticket_cli.JOB_KINDS
+    return [*ticket_cli.JOB_KINDS, *jobs.JOB_KINDS]
 
 
 @hookimpl
-def stadtkern_periodic_jobs() -> Sequence[PeriodicJob]:
-    return ticket_cli.PERIODIC_JOBS
+def stadtkern_periodic_jobs(settings: Settings) -> Sequence[PeriodicJob]:
+    return [*ticket_cli.PERIODIC_JOBS, *jobs.periodic_jobs(settings)]
+
+
+@hookimpl
+def stadtkern_lifespans() -> Sequence[Callable[[Any, Runtime], AbstractAsyncContextManager[None]]]:
+    return [prebuild.lifespan]
 
 
 @hookimpl
@@ -82,7 +93,24 @@ def stadtkern_settings() -> Sequence[SettingSpec]:
             "PEM file with the Ed25519 key that signs tickets. Default: `DATA_DIR/mobility/"
             "ticket-signing-key.pem`, made on first use in development; production needs it to exist "
             "(`stadtkern mobility ticket-key`).",
-        )
+        ),
+        SettingSpec(
+            jobs.URL_SETTING,
+            None,
+            "GTFS-Realtime TripUpdates to poll (http(s) URL or file). Unset: no polling; "
+            "`stadtkern mobility realtime` still applies a file or URL by hand.",
+        ),
+        SettingSpec(
+            jobs.INTERVAL_SETTING,
+            str(jobs.DEFAULT_INTERVAL),
+            "Seconds between two polls of `STADTKERN_MOBILITY_REALTIME_URL`.",
+        ),
+        SettingSpec(
+            jobs.MAX_AGE_SETTING,
+            str(jobs.DEFAULT_MAX_AGE),
+            "A realtime message whose header time is older than this many seconds is refused as stale "
+            "(logged; the last good data stays).",
+        ),
     ]
 
 

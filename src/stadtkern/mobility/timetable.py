@@ -108,12 +108,59 @@ class Trip:
 
 @dataclass(frozen=True)
 class Transfer:
-    """A row of transfers.txt between two stops (indexes)."""
+    """A row of transfers.txt between two stops (indexes), optionally narrowed to routes and trips.
+
+    ``from_trip``/``to_trip`` are GTFS trip ids (a run of a frequency trip, ``T@08:10:00``, is trip
+    ``T``), ``from_route``/``to_route`` route ids. ``station``: the row named a station and applies to its
+    platforms, so a row naming the platform itself wins over it at the same GTFS specificity.
+    """
 
     from_stop: int
     to_stop: int
     transfer_type: int
     min_transfer_time: int | None = None
+    from_route: str | None = None
+    to_route: str | None = None
+    from_trip: str | None = None
+    to_trip: str | None = None
+    station: bool = False
+
+    @property
+    def scoped(self) -> bool:
+        """Narrowed to a route or trip (else a rule between stops only)."""
+        return (self.from_route, self.to_route, self.from_trip, self.to_trip) != (None, None, None, None)
+
+    @property
+    def specificity(self) -> int:
+        """The GTFS ranking, 6 (both trips) … 1 (stops only); a trip beats a route on the same side."""
+        ft, tt = self.from_trip is not None, self.to_trip is not None
+        fr = self.from_route is not None and not ft
+        tr = self.to_route is not None and not tt
+        if ft and tt:
+            return 6
+        if (ft and tr) or (fr and tt):
+            return 5
+        if ft or tt:
+            return 4
+        if fr and tr:
+            return 3
+        if fr or tr:
+            return 2
+        return 1
+
+    def reversed(self) -> Transfer:
+        """The same rule in the reversed timetable (arrive-by): from and to swapped."""
+        return Transfer(
+            self.to_stop,
+            self.from_stop,
+            self.transfer_type,
+            self.min_transfer_time,
+            self.to_route,
+            self.from_route,
+            self.to_trip,
+            self.from_trip,
+            self.station,
+        )
 
 
 @dataclass(frozen=True)
@@ -141,19 +188,28 @@ class FrequencyRow:
 
 @dataclass(frozen=True)
 class StopUpdate:
+    """A StopTimeUpdate: delays in seconds, or predicted times (``arrival_time``, ``departure_time``) in
+    seconds on the timetable's clock (from the start of its service day); a time wins over a delay."""
+
     stop_sequence: int | None
     stop_id: str | None
     arrival_delay: int | None = None
     departure_delay: int | None = None
     skipped: bool = False
+    arrival_time: int | None = None
+    departure_time: int | None = None
 
 
 @dataclass(frozen=True)
 class TripUpdate:
+    """A TripUpdate. ``start_time`` (seconds from the start of the trip's own service day) names one run
+    of a trip made from frequencies; without it the update applies to every run of the trip."""
+
     trip_id: str
     start_date: date | None = None
     cancelled: bool = False
     stop_updates: tuple[StopUpdate, ...] = ()
+    start_time: int | None = None
 
 
 # --- calendar, frequencies, realtime --------------------------------------------------------------
@@ -176,10 +232,15 @@ def active_services(
     return active
 
 
-def expand_frequencies(trips: Sequence[Trip], frequencies: Iterable[FrequencyRow]) -> list[Trip]:
+def expand_frequencies(
+    trips: Sequence[Trip], frequencies: Iterable[FrequencyRow], *, offset: int = 0
+) -> list[Trip]:
     """A trip with frequency rows runs once per headway from ``start`` (inclusive) to ``end`` (exclusive).
 
     Its own stop times give only the travel times, relative to its first departure (GTFS reference).
+    Each run is named ``trip@HH:MM:SS`` after its start on its own service day (the ``start_time`` a
+    TripUpdate names it by). ``offset``: the seconds the trips' times are shifted by from their own service
+    day to the timetable's (-24 h for the day before), which the frequency rows are not.
     """
     by_trip: dict[str, list[FrequencyRow]] = {}
     for row in frequencies:
@@ -196,7 +257,7 @@ def expand_frequencies(trips: Sequence[Trip], frequencies: Iterable[FrequencyRow
                 continue
             start = row.start
             while start < row.end:
-                shift = start - first
+                shift = start + offset - first
                 out.append(
                     replace(
                         trip,
@@ -224,17 +285,25 @@ def apply_realtime(
     """Trips with their TripUpdates applied (see the module's docstring); trips without one unchanged.
 
     An update with a ``start_date`` applies only to the trip of that service date. For a trip made from
-    frequencies, an update naming the template trip applies to all its runs unless it names the run.
+    frequencies (run ids ``trip@HH:MM:SS``, see :func:`expand_frequencies`), an update with a
+    ``start_time`` applies to the run starting then only; one without applies to all runs, and one naming
+    the run wins over one naming all.
     """
     by_trip: dict[str, list[TripUpdate]] = {}
     for update in updates:
         by_trip.setdefault(update.trip_id, []).append(update)
     out: list[Trip] = []
     for trip in trips:
-        found = by_trip.get(trip.trip_id) or by_trip.get(trip.trip_id.split("@", 1)[0])
+        base, _at, run = trip.trip_id.partition("@")
+        found = by_trip.get(trip.trip_id) or by_trip.get(base)
         chosen = None
         for update in found or []:
-            if update.start_date is None or update.start_date == trip.service_date:
+            if update.start_date is not None and update.start_date != trip.service_date:
+                continue
+            if update.start_time is None or not run:
+                if chosen is None or chosen.start_time is None:
+                    chosen = update
+            elif _clock(update.start_time) == run:
                 chosen = update
         if chosen is None:
             out.append(trip)
@@ -260,6 +329,8 @@ def _delayed(trip: Trip, update: TripUpdate, stop_ids: Sequence[str]) -> Trip:
                 if stop_ids[s] == su.stop_id:
                     index = i
                     break
+        elif su.stop_sequence is None and trip.stops:
+            index = 0  # a delay of the whole trip (TripUpdate.delay): from its first stop on
         if index is not None:
             at[index] = su
     arr_delay = [0] * n
@@ -272,16 +343,26 @@ def _delayed(trip: Trip, update: TripUpdate, stop_ids: Sequence[str]) -> Trip:
             if given.skipped:
                 keep[i] = False
             else:
-                a = given.arrival_delay if given.arrival_delay is not None else given.departure_delay
-                d = given.departure_delay if given.departure_delay is not None else a
+                # a predicted time wins over a delay (GTFS-Realtime reference, StopTimeEvent)
+                a_in = (
+                    given.arrival_time - trip.arr[i]
+                    if given.arrival_time is not None
+                    else given.arrival_delay
+                )
+                d_in = (
+                    given.departure_time - trip.dep[i]
+                    if given.departure_time is not None
+                    else given.departure_delay
+                )
+                a = a_in if a_in is not None else d_in
+                d = d_in if d_in is not None else a
                 if a is None:
                     current = None  # NO_DATA: scheduled from here until the next delay given
                     continue
-                if a is not None:
-                    arr_delay[i] = a
-                    dep_delay[i] = d if d is not None else a
-                    current = dep_delay[i]
-                    continue
+                arr_delay[i] = a
+                dep_delay[i] = d if d is not None else a
+                current = dep_delay[i]
+                continue
         if current is not None:
             arr_delay[i] = dep_delay[i] = current
     arr = [t + d for t, d in zip(trip.arr, arr_delay, strict=True)]
@@ -354,8 +435,8 @@ def base_footpaths(
                     if d <= max_walk_m:
                         edges[(i, j)] = walk_seconds(d, speed)
     for t in transfers:
-        if t.from_stop == t.to_stop:
-            continue
+        if t.from_stop == t.to_stop or t.scoped:
+            continue  # a change at one stop, or a rule for some routes/trips only: not a walk
         key = (t.from_stop, t.to_stop)
         if t.transfer_type == 3:
             edges.pop(key, None)
@@ -391,6 +472,127 @@ def close_footpaths(n_stops: int, edges: Mapping[tuple[int, int], int]) -> dict[
     return closed
 
 
+# --- transfer rules -------------------------------------------------------------------------------
+
+DEFAULT_CHANGE_S = 0  # changing at one stop with no rule for it: as soon as the next vehicle leaves
+
+
+def base_trip_id(trip_id: str) -> str:
+    """The GTFS trip id of a run (``T@08:10:00`` of frequency trip ``T`` is ``T``)."""
+    return trip_id.split("@", 1)[0]
+
+
+class TransferRules:
+    """transfers.txt as the planner applies it to changing from one ride to the next.
+
+    For an arriving trip ``A`` alighting at stop ``s`` and a departing trip ``B`` boarding at ``s2``, the
+    rule that applies is the most specific one (GTFS: both trips > a trip and a route > one trip > both
+    routes > one route > stops only; a row naming the platform beats one naming its station; then the
+    first row) among the rows for ``(s, s2)`` whose trips and routes match. Its type gives the time
+    needed between the arrival and the departure: 1 (timed: guaranteed) 0 s, 2 ``min_transfer_time``, 3
+    no change possible, 0 (or 2 without a time) the default: :data:`DEFAULT_CHANGE_S` at one stop, the
+    walk between two stops (none: no change).
+
+    A trip that matches no narrowed rule at ``s`` is passed as ``None`` (route and trip): all such
+    trips change alike ("generic"), which is what lets RAPTOR keep one label per stop for them.
+    """
+
+    def __init__(self, transfers: Iterable[Transfer]) -> None:
+        rows = list(transfers)
+        order = {id(t): i for i, t in enumerate(rows)}
+        self.by_pair: dict[tuple[int, int], list[Transfer]] = {}
+        for t in rows:
+            self.by_pair.setdefault((t.from_stop, t.to_stop), []).append(t)
+        for found in self.by_pair.values():
+            found.sort(key=lambda t: (-t.specificity, t.station, order[id(t)]))
+        self.targets: dict[int, set[int]] = {}
+        self.sources: dict[int, set[int]] = {}
+        for a, b in self.by_pair:
+            self.targets.setdefault(a, set()).add(b)
+            self.sources.setdefault(b, set()).add(a)
+        self.from_trips: dict[int, set[str]] = {}
+        self.from_routes: dict[int, set[str]] = {}
+        self.to_trips: dict[int, set[str]] = {}
+        self.to_routes: dict[int, set[str]] = {}
+        self.named_trips: set[str] = set()
+        for t in rows:
+            if t.from_trip is not None:
+                self.from_trips.setdefault(t.from_stop, set()).add(t.from_trip)
+                self.named_trips.add(t.from_trip)
+            elif t.from_route is not None:
+                self.from_routes.setdefault(t.from_stop, set()).add(t.from_route)
+            if t.to_trip is not None:
+                self.to_trips.setdefault(t.to_stop, set()).add(t.to_trip)
+                self.named_trips.add(t.to_trip)
+            elif t.to_route is not None:
+                self.to_routes.setdefault(t.to_stop, set()).add(t.to_route)
+        self.any = bool(rows)
+        self.any_scoped = any(t.scoped for t in rows)
+
+    def from_special(self, stop: int, trip_id: str, route_id: str) -> bool:
+        """Does a narrowed rule from ``stop`` name this trip (base id) or its route?"""
+        return base_trip_id(trip_id) in self.from_trips.get(stop, ()) or route_id in self.from_routes.get(
+            stop, ()
+        )
+
+    def to_special(self, stop: int, trip_id: str, route_id: str) -> bool:
+        return base_trip_id(trip_id) in self.to_trips.get(stop, ()) or route_id in self.to_routes.get(
+            stop, ()
+        )
+
+    def rule(
+        self,
+        from_stop: int,
+        to_stop: int,
+        from_trip: str | None = None,
+        from_route: str | None = None,
+        to_trip: str | None = None,
+        to_route: str | None = None,
+    ) -> Transfer | None:
+        """The row that applies (see the class), or None."""
+        ft = base_trip_id(from_trip) if from_trip is not None else None
+        tt = base_trip_id(to_trip) if to_trip is not None else None
+        for t in self.by_pair.get((from_stop, to_stop), ()):
+            if t.from_trip is not None:
+                if t.from_trip != ft:
+                    continue
+            elif t.from_route is not None and t.from_route != from_route:
+                continue
+            if t.to_trip is not None:
+                if t.to_trip != tt:
+                    continue
+            elif t.to_route is not None and t.to_route != to_route:
+                continue
+            return t
+        return None
+
+    def time(
+        self,
+        from_stop: int,
+        to_stop: int,
+        walk: int | None,
+        from_trip: str | None = None,
+        from_route: str | None = None,
+        to_trip: str | None = None,
+        to_route: str | None = None,
+    ) -> int | None:
+        """Seconds needed between arriving and departing, or None if the change is not possible.
+
+        ``walk``: the walking time between two different stops (None: no walk); ignored at one stop.
+        """
+        default = DEFAULT_CHANGE_S if from_stop == to_stop else walk
+        t = self.rule(from_stop, to_stop, from_trip, from_route, to_trip, to_route)
+        if t is None:
+            return default
+        if t.transfer_type == 3:
+            return None
+        if t.transfer_type == 1:
+            return 0
+        if t.transfer_type == 2 and t.min_transfer_time is not None:
+            return max(0, t.min_transfer_time)
+        return default
+
+
 # --- the timetable --------------------------------------------------------------------------------
 
 
@@ -424,6 +626,9 @@ class Timetable:
     walk_time: IntArray
     day: date | None = None
     reversed: bool = False
+    transfers: list[Transfer] = field(default_factory=list)  # transfers.txt (reversed in a reversed one)
+    stop_notes: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)  # pickup/drop-off 2, 3
+    station_names: dict[str, str] = field(default_factory=dict)  # parent stations (stop_id -> name)
     _reverse: Timetable | None = field(default=None, repr=False)
     _stop_index: dict[str, int] = field(default_factory=dict, repr=False)
     cache: dict[str, Any] = field(default_factory=dict, repr=False)  # arrays the search derives once
@@ -448,6 +653,16 @@ class Timetable:
         if not self._stop_index:
             self._stop_index = {s.stop_id: i for i, s in enumerate(self.stops)}
         return self._stop_index[stop_id]
+
+    @property
+    def rules(self) -> TransferRules:
+        """The transfer rules (built once)."""
+        found = self.cache.get("rules")
+        if isinstance(found, TransferRules):
+            return found
+        rules = TransferRules(self.transfers)
+        self.cache["rules"] = rules
+        return rules
 
     def walks_from(self, stop: int) -> list[tuple[int, int]]:
         a, b = int(self.walk_start[stop]), int(self.walk_start[stop + 1])
@@ -490,17 +705,25 @@ def build_timetable(
     speed: float = WALK_SPEED_M_S,
     footpaths: Mapping[tuple[int, int], int] | None = None,
     day: date | None = None,
+    stop_notes: Mapping[tuple[str, int], tuple[int, int]] | None = None,
 ) -> Timetable:
     """Group ``trips`` into non-overtaking patterns and close the footpaths.
 
     ``footpaths`` (direct walks, seconds) replaces the ones made from distances and transfers; they are
     closed all the same.
+
+    ``stop_notes``: (GTFS trip id, stop index) -> (pickup_type, drop_off_type) where one of them is 2
+    (phone the agency) or 3 (tell the driver): rides may start or end there, the leg says how.
     """
+    transfers = list(transfers)
+    named = TransferRules(transfers).named_trips
     groups: dict[tuple[Any, ...], list[Trip]] = {}
     for trip in trips:
         if len(trip.stops) < 2:
             continue
-        key = (trip.route_id, tuple(trip.stops), tuple(trip.pickup), tuple(trip.dropoff))
+        key: tuple[Any, ...] = (trip.route_id, tuple(trip.stops), tuple(trip.pickup), tuple(trip.dropoff))
+        if named and base_trip_id(trip.trip_id) in named:
+            key = (*key, trip.trip_id)  # a trip with its own transfer rules: a pattern of its own
         groups.setdefault(key, []).append(trip)
     patterns: list[list[Trip]] = []
     for key in sorted(groups, key=repr):
@@ -585,6 +808,8 @@ def build_timetable(
         walk_to=walk_to,
         walk_time=walk_time,
         day=day,
+        transfers=transfers,
+        stop_notes=dict(stop_notes or {}),
     )
 
 
@@ -686,6 +911,9 @@ def _reversed(tt: Timetable) -> Timetable:
         walk_time=walk_time,
         day=tt.day,
         reversed=not tt.reversed,
+        transfers=[t.reversed() for t in tt.transfers],
+        stop_notes={key: (drop, pick) for key, (pick, drop) in tt.stop_notes.items()},
+        station_names=tt.station_names,
     )
     rev._stop_index = tt._stop_index
     return rev
@@ -815,8 +1043,7 @@ async def load_timetable(
                 sequences=[r.stop_sequence for r in rows],
                 service_date=day + timedelta(days=offset),
             )
-            freq = [replace(f, start=f.start + shift, end=f.end + shift) for f in frequencies.get(pk, [])]
-            for trip in expand_frequencies([base], freq):
+            for trip in expand_frequencies([base], frequencies.get(pk, []), offset=shift):
                 if offset < 0 and trip.arr[-1] < 0:
                     continue
                 if offset > 0 and trip.dep[0] >= DAY + NEXT_DAY_UNTIL:
@@ -826,35 +1053,138 @@ async def load_timetable(
         trips = apply_realtime(
             trips, await _realtime_updates(session, day, timezone), [s.stop_id for s in stops]
         )
-    transfers = [
-        Transfer(index[t.from_stop_pk], index[t.to_stop_pk], t.transfer_type, t.min_transfer_time)
-        for t in (await session.scalars(select(m.Transfer).where(m.Transfer.feed_id == feed.id))).all()
-        if t.from_stop_pk in index and t.to_stop_pk in index
-    ]
+    stations = {
+        r.stop_id: r.name
+        for r in (
+            await session.execute(
+                select(m.Stop.stop_id, m.Stop.name).where(
+                    m.Stop.feed_id == feed.id, m.Stop.location_type == m.STATION
+                )
+            )
+        ).all()
+    }
+    transfers = await _transfers(session, feed.id, stop_rows, index, route_of)
+    notes = {
+        (trip_of[pk].trip_id, index[r.stop_pk]): (r.pickup_type, r.drop_off_type)
+        for pk, rows in times.items()
+        for r in rows
+        if r.stop_pk in index and (r.pickup_type in (2, 3) or r.drop_off_type in (2, 3))
+    }
     # grouping and the footpath closure are CPU work: off the event loop
-    return await asyncio.to_thread(
-        build_timetable, stops, routes, trips, transfers, max_walk_m=max_walk_m, day=day
+    tt = await asyncio.to_thread(
+        build_timetable,
+        stops,
+        routes,
+        trips,
+        transfers,
+        max_walk_m=max_walk_m,
+        day=day,
+        stop_notes=notes,
     )
+    tt.station_names = stations
+    return tt
 
 
-async def _realtime_updates(session: AsyncSession, day: date, timezone: str) -> list[TripUpdate]:
-    """TripUpdates from the realtime table; absolute predicted times become delays when a delay is
-    missing (they are compared with the scheduled time in :func:`apply_realtime`, so here only the
-    relationships and delays are read)."""
+async def _transfers(
+    session: AsyncSession,
+    feed_id: int,
+    stop_rows: Sequence[Any],
+    index: Mapping[int, int],
+    route_of: Mapping[int, str],
+) -> list[Transfer]:
+    """The feed's transfers.txt rows for the planner: a station stands for each of its platforms."""
     from sqlalchemy import select
 
     from stadtkern.mobility import models as m
 
-    rows = (
-        await session.scalars(
-            select(m.RealtimeTripUpdate).order_by(m.RealtimeTripUpdate.trip_id, m.RealtimeTripUpdate.id)
+    rows = (await session.scalars(select(m.Transfer).where(m.Transfer.feed_id == feed_id))).all()
+    if not rows:
+        return []
+    stations = (
+        await session.execute(
+            select(m.Stop.id, m.Stop.stop_id).where(
+                m.Stop.feed_id == feed_id, m.Stop.location_type == m.STATION
+            )
         )
     ).all()
-    grouped: dict[tuple[str, date | None], list[Any]] = {}
+    children: dict[str, list[int]] = {}
+    for r in stop_rows:
+        if r.parent_station:
+            children.setdefault(r.parent_station, []).append(index[r.id])
+    station_of = {r.id: children.get(r.stop_id, []) for r in stations}
+    trip_pks = {pk for t in rows for pk in (t.from_trip_pk, t.to_trip_pk) if pk is not None}
+    trip_ids: dict[int, str] = {}
+    if trip_pks:
+        trip_ids = {
+            r.id: r.trip_id
+            for r in (
+                await session.execute(select(m.Trip.id, m.Trip.trip_id).where(m.Trip.id.in_(trip_pks)))
+            ).all()
+        }
+
+    def expand(pk: int) -> tuple[list[int], bool]:
+        if pk in index:
+            return [index[pk]], False
+        return station_of.get(pk, []), True
+
+    def named(pk: int | None, names: Mapping[int, str]) -> str | None:
+        return None if pk is None else names.get(pk, f"#{pk}")
+
+    out: list[Transfer] = []
+    for t in rows:
+        froms, from_station = expand(t.from_stop_pk)
+        tos, to_station = expand(t.to_stop_pk)
+        for a in froms:
+            for b in tos:
+                out.append(
+                    Transfer(
+                        a,
+                        b,
+                        t.transfer_type,
+                        t.min_transfer_time,
+                        from_route=named(t.from_route_pk, route_of),
+                        to_route=named(t.to_route_pk, route_of),
+                        from_trip=named(t.from_trip_pk, trip_ids),
+                        to_trip=named(t.to_trip_pk, trip_ids),
+                        station=from_station or to_station,
+                    )
+                )
+    return out
+
+
+async def _realtime_updates(session: AsyncSession, day: date, timezone: str) -> list[TripUpdate]:
+    """TripUpdates from the realtime table for the timetable of ``day``.
+
+    Predicted times (POSIX seconds) become seconds from the start of ``day`` in ``timezone`` (noon minus
+    12 h), the timetable's clock; trips of the day before and after are shifted by whole days there, so on
+    the two days the clocks change a predicted time of such a trip is an hour off.
+    """
+    from datetime import UTC, datetime, time
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from stadtkern.mobility import models as m
+    from stadtkern.mobility.realtime import FEED_ROW
+
+    noon = datetime.combine(day, time(12), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+    origin = int(noon.timestamp()) - 12 * 3600
+
+    def clock(value: int | None) -> int | None:
+        return None if value is None else value - origin
+
+    rows = (
+        await session.scalars(
+            select(m.RealtimeTripUpdate)
+            .where(m.RealtimeTripUpdate.trip_id != FEED_ROW)
+            .order_by(m.RealtimeTripUpdate.trip_id, m.RealtimeTripUpdate.id)
+        )
+    ).all()
+    grouped: dict[tuple[str, date | None, str], list[Any]] = {}
     for r in rows:
-        grouped.setdefault((r.trip_id, r.start_date or day), []).append(r)
+        grouped.setdefault((r.trip_id, r.start_date or day, r.start_time or ""), []).append(r)
     updates = []
-    for (trip_id, start_date), items in grouped.items():
+    for (trip_id, start_date, start_time), items in grouped.items():
         cancelled = any(
             r.trip_relationship == m.CANCELED and r.stop_sequence is None and r.stop_id is None for r in items
         )
@@ -865,10 +1195,31 @@ async def _realtime_updates(session: AsyncSession, day: date, timezone: str) -> 
                 r.arrival_delay,
                 r.departure_delay,
                 skipped=r.relationship == m.SKIPPED,
+                arrival_time=clock(r.arrival_time),
+                departure_time=clock(r.departure_time),
             )
             for r in items
             if r.stop_sequence is not None or r.stop_id is not None
         )
-        updates.append(TripUpdate(trip_id, start_date, cancelled, stop_updates))
-    del timezone  # absolute times (arrival_time) are not used yet: delays are what feeds send
+        # a trip-wide delay (TripUpdate.delay) is stored as the trip row's delay: from the first stop on
+        trip_delay = next(
+            (
+                r.arrival_delay
+                for r in items
+                if r.stop_sequence is None and r.stop_id is None and r.arrival_delay is not None
+            ),
+            None,
+        )
+        if trip_delay is not None:
+            stop_updates = (StopUpdate(None, None, trip_delay, trip_delay), *stop_updates)
+        updates.append(TripUpdate(trip_id, start_date, cancelled, stop_updates, _seconds(start_time)))
     return updates
+
+
+def _seconds(clock: str) -> int | None:
+    """``HH:MM:SS`` (hours may pass 24) as seconds; None when empty or not a time."""
+    parts = clock.split(":")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return None
+    hours, minutes, seconds = (int(p) for p in parts)
+    return hours * 3600 + minutes * 60 + seconds

@@ -43,7 +43,7 @@ class JobRunner:
         self.lease = lease
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         hook: Any = runtime.pm.hook
-        self.periodic: list[PeriodicJob] = collect(hook.stadtkern_periodic_jobs())
+        self.periodic: list[PeriodicJob] = collect(hook.stadtkern_periodic_jobs(settings=runtime.settings))
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
 
