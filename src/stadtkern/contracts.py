@@ -114,15 +114,92 @@ class ConsentPurpose:
     description: Any
 
 
+OM_MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
+OM_COUNT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_CountObservation"
+
+
 @dataclass(frozen=True)
-class AssetType:
-    """A kind of city asset (Home Assistant style declaration); used by the twin."""
+class Unit:
+    """A unit of measurement: ``symbol`` is its UCUM code, ``definition`` a URL describing it."""
+
+    name: str
+    symbol: str
+    definition: str
+
+
+@dataclass(frozen=True)
+class ObservedPropertyRef:
+    """What a Datastream observes (becomes a SensorThings ObservedProperty, shared by all assets)."""
+
+    name: str
+    definition: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DatastreamType:
+    """One Datastream every asset of a type has. ``key`` is stable: simulators and rules address it."""
 
     key: str
-    title: Any
-    observed_property: str
-    unit: str
+    name: Any  # translatable
+    observed_property: ObservedPropertyRef
+    unit: Unit
+    # Plausible range of a result (inclusive); simulators stay inside it, the console scales charts to it.
+    value_range: tuple[float, float]
+    observation_type: str = OM_MEASUREMENT
+    # Each result covers this interval (a count or energy per 15 minutes); None: an instantaneous value.
+    interval: timedelta | None = None
+    description: Any = ""
+
+
+# What an asset type is (Home Assistant's device classes, kept small).
+ASSET_KINDS = ("actuator", "sensor", "meter", "access_point")
+
+
+@dataclass(frozen=True)
+class AssetType:
+    """A kind of city asset, declared by a domain module (Home Assistant style).
+
+    The twin turns every asset of the type into a SensorThings Thing with one Datastream per entry of
+    ``datastreams``; the transparency register shows purpose, operator, legal basis and retention.
+    ``personal``: the data relate to a person (a household's meter): its Datastreams get the access level
+    ``personal`` (the owner and staff scoped to the operating organisation), never public.
+    ``organisation`` is the default operator (a key of ``[[organisations]]`` in city.toml); the city
+    profile may name another.
+    """
+
+    key: str
+    title: Any  # translatable
+    domain: str  # the module declaring it, e.g. "lighting"
+    kind: str  # one of ASSET_KINDS
+    purpose: Any  # translatable: why the city measures this
     personal: bool
-    purpose: Any
-    legal_basis: str
+    legal_basis: Any  # translatable
     retention: timedelta
+    organisation: str
+    datastreams: tuple[DatastreamType, ...]
+    description: Any = ""
+
+    def datastream(self, key: str) -> DatastreamType:
+        for stream in self.datastreams:
+            if stream.key == key:
+                return stream
+        raise KeyError(f"asset type {self.key!r} has no Datastream {key!r}")
+
+
+class Units:
+    """Shared units (UCUM symbols, QUDT definitions) so that modules describe the same unit alike."""
+
+    PERCENT = Unit("Prozent", "%", "http://qudt.org/vocab/unit/PERCENT")
+    ONE = Unit("Eins (dimensionslos)", "1", "http://qudt.org/vocab/unit/UNITLESS")
+    WATT_HOUR = Unit("Wattstunde", "Wh", "http://qudt.org/vocab/unit/W-HR")
+    KILOWATT = Unit("Kilowatt", "kW", "http://qudt.org/vocab/unit/KiloW")
+    BAR = Unit("Bar", "bar", "http://qudt.org/vocab/unit/BAR")
+    CUBIC_METRE_PER_HOUR = Unit("Kubikmeter pro Stunde", "m3/h", "http://qudt.org/vocab/unit/M3-PER-HR")
+    CELSIUS = Unit("Grad Celsius", "Cel", "http://qudt.org/vocab/unit/DEG_C")
+    GIGABYTE = Unit("Gigabyte", "GBy", "http://qudt.org/vocab/unit/GigaBYTE")
+
+    @staticmethod
+    def count(annotation: str, name: str) -> Unit:
+        """A count of things (UCUM annotation such as ``{logins}``)."""
+        return Unit(name, "{" + annotation + "}", "http://qudt.org/vocab/unit/NUM")

@@ -30,6 +30,9 @@ def stadtkern_env(overrides: Mapping[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STADTKERN_")}
     env["STADTKERN_CITIES_DIR"] = str(REPO / "cities")
     env["PYTHONUNBUFFERED"] = "1"
+    # A server under test would otherwise fill the demo city with ~400,000 simulated readings at start;
+    # tests that want the living city say STADTKERN_SIMULATOR=true.
+    env["STADTKERN_SIMULATOR"] = "false"
     env.update(overrides)
     return env
 

@@ -1,0 +1,1 @@
+"""Energy: household smart meters and substations (the meter part; tariffs come later)."""

@@ -1,0 +1,1 @@
+"""District heating: heating points as assets of the digital twin."""

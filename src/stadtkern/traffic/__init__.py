@@ -1,0 +1,1 @@
+"""Traffic: counting stations as assets of the digital twin."""

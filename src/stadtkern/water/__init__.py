@@ -1,0 +1,1 @@
+"""Water network: pressure and flow sensors as assets of the digital twin."""
