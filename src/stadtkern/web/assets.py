@@ -16,6 +16,15 @@ NODE_MODULES = Path(__file__).resolve().parents[3] / "node_modules"
 # URL name under /static/vendor/ -> file inside node_modules (pinned by package-lock.json).
 VENDOR_FILES = {
     "htmx.min.js": "htmx.org/dist/htmx.min.js",
+    # Maps: Leaflet over the city's own GeoJSON (leaflet/dist also holds the marker images leaflet.css uses).
+    "leaflet.js": "leaflet/dist/leaflet.js",
+    "leaflet.css": "leaflet/dist/leaflet.css",
+    "leaflet.markercluster.js": "leaflet.markercluster/dist/leaflet.markercluster.js",
+    "MarkerCluster.css": "leaflet.markercluster/dist/MarkerCluster.css",
+    "MarkerCluster.Default.css": "leaflet.markercluster/dist/MarkerCluster.Default.css",
+    # Charts: uPlot (small, fast time-series plots).
+    "uPlot.iife.min.js": "uplot/dist/uPlot.iife.min.js",
+    "uPlot.min.css": "uplot/dist/uPlot.min.css",
 }
 
 
