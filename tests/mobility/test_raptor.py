@@ -11,7 +11,6 @@ import csv
 import itertools
 import random
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -35,8 +34,9 @@ from stadtkern.mobility.timetable import (
     close_footpaths,
     expand_frequencies,
 )
+from tests.mobility.gtfs_support import FEEDS
 
-GOOD_FEED = Path("/work/shared/data/gtfs-google-testdata/feeds/good_feed")
+GOOD_FEED = FEEDS / "good_feed"
 MAX_RIDES = 5
 
 
