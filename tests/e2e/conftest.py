@@ -1,5 +1,8 @@
 """End-to-end fixtures: a real `stadtkern run` server (SQLite, one process) and Debian's Chromium.
 
+The server runs with the defaults of `make run`, the simulator included, so the pages are tested while
+the demo city writes its readings (tests/support/processes.py switches it off for the other servers).
+
 Browser tests run on SQLite only (the issue allows it to keep the suite fast); every page they open is
 checked with axe-core and for reflow at 320 CSS px.
 """
