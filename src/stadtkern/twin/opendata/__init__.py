@@ -1,0 +1,1 @@
+"""Open data: the non-personal sensor data of the city as downloadable datasets with a DCAT-AP.de catalogue."""

@@ -1,0 +1,32 @@
+"""The transparency register as a module: every kind of sensor and every sensor, public, no login."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from litestar.types import ControllerRouterHandler
+
+from stadtkern.contracts import NavEntry
+from stadtkern.core.i18n import lazy_gettext as _l
+from stadtkern.hookspecs import hookimpl
+from stadtkern.twin.transparency import views
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@hookimpl
+def stadtkern_template_dirs() -> Sequence[Path]:
+    return [TEMPLATES]
+
+
+@hookimpl
+def stadtkern_routes() -> Sequence[ControllerRouterHandler]:
+    routes: list[Any] = views.ROUTES
+    return routes
+
+
+@hookimpl
+def stadtkern_nav_entries() -> Sequence[NavEntry]:
+    return [NavEntry(_l("Transparenz"), "/transparenz", order=45)]
