@@ -1,1 +1,2 @@
-"""Energy: household smart meters and substations (the meter part; tariffs come later)."""
+"""Energy: household smart meters and substations for the twin, and the households' energy pages (meter
+activation, consumption, tariff check with day-ahead prices). See docs/energy.md."""
