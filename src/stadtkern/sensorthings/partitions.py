@@ -79,13 +79,49 @@ async def ensure_months(connection: AsyncConnection, start: datetime, months: in
     for _ in range(months):
         name = partition_name(month)
         if name not in existing:
-            upper = next_month(month)
-            await connection.execute(
-                text(
-                    f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {TABLE} "
-                    f"FOR VALUES FROM ('{month.isoformat()} 00:00:00+00') TO ('{upper.isoformat()} 00:00:00+00')"
-                )
-            )
+            await _create_month(connection, name, month, next_month(month))
             made.append(name)
         month = next_month(month)
     return made
+
+
+async def _create_month(connection: AsyncConnection, name: str, month: date, upper: date) -> None:
+    """Create one month's partition, first taking that month's rows out of the DEFAULT partition.
+
+    Rows land in DEFAULT while their month has no partition (a backfill, or the job not running over a
+    month's start); PostgreSQL then refuses the new partition ("updated partition constraint for default
+    partition would be violated"), and every later run of the job would fail the same way. So the rows
+    move: out of DEFAULT, the partition made, back in through the parent, in the caller's transaction.
+    """
+    lower_bound = f"{month.isoformat()} 00:00:00+00"
+    upper_bound = f"{upper.isoformat()} 00:00:00+00"
+    bounds = {
+        "lower": datetime(month.year, month.month, 1, tzinfo=UTC),
+        "upper": datetime(upper.year, upper.month, 1, tzinfo=UTC),
+    }
+    waiting = await connection.scalar(_DEFAULT_HAS_MONTH, bounds)
+    if waiting:
+        await connection.execute(_TAKE_MONTH_OUT_OF_DEFAULT, bounds)
+    await connection.execute(
+        text(
+            f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {TABLE} "
+            f"FOR VALUES FROM ('{lower_bound}') TO ('{upper_bound}')"
+        )
+    )
+    if waiting:
+        await connection.execute(_PUT_MONTH_BACK)
+        await connection.execute(text("DROP TABLE moving_observations"))
+
+
+# The month's rows in DEFAULT are those from :lower (inclusive) to :upper (exclusive).
+_DEFAULT_HAS_MONTH = text(
+    "SELECT EXISTS (SELECT 1 FROM sta_observations_default "
+    "WHERE phenomenon_time >= CAST(:lower AS timestamptz) AND phenomenon_time < CAST(:upper AS timestamptz))"
+)
+_TAKE_MONTH_OUT_OF_DEFAULT = text(
+    "CREATE TEMPORARY TABLE moving_observations AS "
+    "WITH moved AS (DELETE FROM sta_observations_default "
+    "WHERE phenomenon_time >= CAST(:lower AS timestamptz) AND phenomenon_time < CAST(:upper AS timestamptz) "
+    "RETURNING *) SELECT * FROM moved"
+)
+_PUT_MONTH_BACK = text("INSERT INTO sta_observations SELECT * FROM moving_observations")
