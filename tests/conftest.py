@@ -81,6 +81,8 @@ def make_settings(db_url: str, data_dir: Path, **overrides: str) -> Settings:
         "STADTKERN_DATA_DIR": str(data_dir),
         "STADTKERN_DATABASE_URL": db_url,
         "STADTKERN_CITIES_DIR": str(REPO / "cities"),
+        # No living demo city (simulated readings, demo prices) under the tests unless a test asks for it.
+        "STADTKERN_SIMULATOR": "false",
         **{f"STADTKERN_{k.upper()}": v for k, v in overrides.items()},
     }
     return load_settings(environ, env_file=data_dir / "no.env")

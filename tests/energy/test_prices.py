@@ -12,6 +12,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
+from stadtkern.core.clock import FrozenClock
+from stadtkern.core.jobs.runner import JobRunner
 from stadtkern.db.engine import lock_for_writing
 from stadtkern.energy import demo_prices, prices
 from stadtkern.energy.smard import PriceRow, parse_smard_csv
@@ -19,6 +21,7 @@ from stadtkern.energy.tariffs import tariffs_for
 from stadtkern.energy.timegrid import local_starts, quarter_ends
 from stadtkern.sensorthings import models as m
 from stadtkern.web.runtime import Runtime
+from tests.support.database import loop_safe_app
 from tests.support.processes import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -141,7 +144,9 @@ def test_price_rows_are_utc() -> None:
         )
 
 
-async def test_the_job_runs_only_where_the_demo_city_lives(rt: Runtime, jobs: Any, data_dir: Path) -> None:
+async def test_the_job_runs_only_where_the_demo_city_lives(
+    rt: Runtime, data_dir: Path, clock: FrozenClock
+) -> None:
     from stadtkern.energy import plugin
     from tests.conftest import make_settings
 
@@ -153,8 +158,10 @@ async def test_the_job_runs_only_where_the_demo_city_lives(rt: Runtime, jobs: An
         make_settings(rt.settings.database_url, data_dir, simulator="true")
     )
     assert [job.kind for job in wanted] == ["energy.demo_prices"]
-    # The app's runner (development: the simulator is on) enqueues it at once and writes the year.
-    await jobs.run_until_idle()
+    # The runner of an app where the simulator is on enqueues it at once and writes the year.
+    living = loop_safe_app(make_settings(rt.settings.database_url, data_dir, simulator="true"), clock)
+    await JobRunner(living.state.runtime).run_until_idle()
+    await living.state.runtime.engine.dispose()
     async with rt.sessions() as session:
         stream = await prices.price_stream(session, "DE-LU")
         assert stream is not None

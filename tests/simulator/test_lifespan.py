@@ -25,6 +25,7 @@ def with_values(settings: Settings, **values: str) -> Settings:
 
 
 def test_the_setting(settings: Settings) -> None:
+    settings = with_values(settings, SIMULATOR="auto")  # the default outside the tests
     assert simulator_in_app(settings)  # auto: on in development
     assert not simulator_in_app(with_values(settings, SIMULATOR="false"))
     assert not simulator_in_app(dataclasses.replace(settings, env="production"))
@@ -52,6 +53,7 @@ async def stored(runtime: Runtime) -> int:
 
 async def test_the_lifespan_writes_in_the_background(sim_runtime: Runtime, clock: FrozenClock) -> None:
     await provision(sim_runtime, clock)
+    sim_runtime.settings = with_values(sim_runtime.settings, SIMULATOR="auto")  # as in `make run`
     app = SimpleNamespace(state=SimpleNamespace(job_runner=object()))  # the one-process default
     async with lifespan(app, sim_runtime):
         for _ in range(200):
