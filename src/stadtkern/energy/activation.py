@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from stadtkern.core.accounts.models import User
 from stadtkern.core.audit.services import record
 from stadtkern.core.errors import DomainError
 from stadtkern.core.i18n import gettext as _
@@ -156,11 +157,11 @@ async def failed_attempts(session: AsyncSession, user_id: int, now: datetime) ->
     return int(count or 0)
 
 
-async def redeem(session: AsyncSession, user: object, code: str, *, secret_key: str, now: datetime) -> Meter:
+async def redeem(session: AsyncSession, user: User, code: str, *, secret_key: str, now: datetime) -> Meter:
     """Make ``user`` the owner of the code's meter. Raises ActivationError after recording the failed
     attempt in the caller's transaction: catch it inside the transaction so that the attempt is committed
     (the throttle counts it)."""
-    user_id = int(getattr(user, "id"))  # noqa: B009 - any account object with an id
+    user_id = user.id
     if await failed_attempts(session, user_id, now) >= MAX_FAILED:
         raise TooManyAttempts(
             _(
@@ -203,8 +204,8 @@ async def redeem(session: AsyncSession, user: object, code: str, *, secret_key: 
     await session.flush()
     await record(
         session,
-        actor=user,  # type: ignore[arg-type]
-        subject=user,  # type: ignore[arg-type]
+        actor=user,
+        subject=user,
         action="energy.meter_activated",
         now=now,
         target=row.meter_code,

@@ -37,8 +37,8 @@ def parquet_available() -> bool:
 
 def _arrow() -> tuple[Any, Any]:
     """pyarrow and pyarrow.parquet (imported on use: only Parquet needs them)."""
-    import pyarrow as pa  # type: ignore[import-untyped]
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     return pa, pq
 
