@@ -153,3 +153,13 @@ def activation_code(meter_code: str) -> None:
             until=issued.expires_at.astimezone(ZoneInfo("Europe/Berlin")).strftime("%d.%m.%Y"),
         )
     )
+
+
+def _add_grid_commands() -> None:
+    from stadtkern.energy.grid.cli import grid_studies, grid_study
+
+    energy.add_command(grid_study)
+    energy.add_command(grid_studies)
+
+
+_add_grid_commands()

@@ -37,7 +37,9 @@ def stadtkern_simulators() -> Sequence[Any]:
 
 @hookimpl
 def stadtkern_models() -> Sequence[Any]:
-    return [models]
+    from stadtkern.energy.grid import models as grid_models
+
+    return [models, grid_models]
 
 
 @hookimpl
@@ -53,8 +55,9 @@ def stadtkern_template_dirs() -> Sequence[Path]:
 @hookimpl
 def stadtkern_routes() -> Sequence[ControllerRouterHandler]:
     from stadtkern.energy import admin_views, views
+    from stadtkern.energy.grid import views as grid_views
 
-    return [*views.ROUTES, *admin_views.ROUTES]
+    return [*views.ROUTES, *admin_views.ROUTES, *grid_views.ROUTES]
 
 
 @hookimpl
@@ -69,7 +72,9 @@ def stadtkern_privacy_providers() -> Sequence[PrivacyProvider]:
 
 @hookimpl
 def stadtkern_job_kinds() -> Sequence[JobKind]:
-    return list(jobs.JOB_KINDS)
+    from stadtkern.energy.grid import jobs as grid_jobs
+
+    return [*jobs.JOB_KINDS, *grid_jobs.JOB_KINDS]
 
 
 @hookimpl
@@ -85,6 +90,9 @@ def stadtkern_nav_entries() -> Sequence[NavEntry]:
     return [
         NavEntry(_l("Strom"), "/energie", order=40),
         NavEntry(_l("Zähler-Aktivierung"), "/verwaltung/energie", order=90, roles=frozenset({"admin"})),
+        NavEntry(
+            _l("Netzanalyse"), "/verwaltung/energie/netz", order=91, roles=frozenset({"operator", "admin"})
+        ),
     ]
 
 
