@@ -9,11 +9,12 @@ PYTEST_ARGS ?=
 
 .PHONY: run setup test test-deps lint format bench lock messages clean
 
+# The lock is complete (every package pinned, see requirements-overrides.txt), so it installs with --no-deps.
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Stadtkern needs Python 3.11 or newer")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
-	$(PY) -m pip install --quiet -r requirements.lock 2>&1 | grep -v "is ignored" || true
+	$(PY) -m pip install --quiet --no-deps -r requirements.lock 2>&1 | grep -v "is ignored" || true
 	$(PY) -m pip install --quiet --no-deps -e . 2>&1 | grep -v "is ignored" || true
 	@$(PY) -c 'import stadtkern, litestar, granian' && touch $@
 
@@ -48,7 +49,7 @@ bench: setup test-deps
 
 lock:
 	$(PY) -m pip install --quiet uv
-	$(VENV)/bin/uv pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11 --no-header
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --override requirements-overrides.txt -o requirements.lock --python-version 3.11 --no-header
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
