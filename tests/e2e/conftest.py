@@ -22,6 +22,10 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from stadtkern.core.accounts.services import create_user
+from stadtkern.core.clock import SystemClock
+from stadtkern.db.engine import create_engine, session_factory
+from tests.support.browser import set_up_second_factor
 from tests.support.postgres import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -128,3 +132,27 @@ async def page(context: BrowserContext) -> AsyncIterator[Page]:
     new_page = await context.new_page()
     yield new_page
     await new_page.close()
+
+
+async def log_in_new_admin(page: Page, live_server: LiveServer, email: str, password: str, name: str) -> None:
+    """Create a verified admin in the live server's database, log in and set up the second factor."""
+    engine = create_engine(f"sqlite+aiosqlite:///{live_server.data_dir / 'stadtkern.sqlite3'}")
+    try:
+        async with session_factory(engine)() as session:
+            await create_user(
+                session,
+                email=email,
+                password=password,
+                now=SystemClock().now(),
+                display_name=name,
+                roles=(("admin", None),),
+                verified=True,
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()
+    await page.goto("/konto/anmelden")
+    await page.get_by_label("E-Mail-Adresse").fill(email)
+    await page.locator("#password").fill(password)
+    await page.get_by_role("button", name="Anmelden").click()
+    await set_up_second_factor(page)

@@ -10,10 +10,7 @@ import time
 import pytest
 from playwright.async_api import Page, expect
 
-from stadtkern.core.accounts.services import create_user
-from stadtkern.core.clock import SystemClock
-from stadtkern.db.engine import create_engine, session_factory
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import LiveServer, log_in_new_admin
 from tests.support.browser import check_page
 
 pytestmark = pytest.mark.e2e
@@ -23,30 +20,7 @@ PASSWORD = "Netzanalyse-2026-sicher"
 
 
 async def _login_admin(page: Page, live_server: LiveServer) -> None:
-    import pyotp
-
-    engine = create_engine(f"sqlite+aiosqlite:///{live_server.data_dir / 'stadtkern.sqlite3'}")
-    try:
-        async with session_factory(engine)() as session:
-            await create_user(
-                session,
-                email=EMAIL,
-                password=PASSWORD,
-                now=SystemClock().now(),
-                display_name="Netz-Admin",
-                roles=(("admin", None),),
-                verified=True,
-            )
-            await session.commit()
-    finally:
-        await engine.dispose()
-    await page.goto("/konto/anmelden")
-    await page.get_by_label("E-Mail-Adresse").fill(EMAIL)
-    await page.locator("#password").fill(PASSWORD)
-    await page.get_by_role("button", name="Anmelden").click()
-    secret = (await page.locator("#totp-secret").inner_text()).replace(" ", "")
-    await page.get_by_label("Code aus der App").fill(pyotp.TOTP(secret).at(time.time()))
-    await page.get_by_role("button", name="Bestätigen").click()
+    await log_in_new_admin(page, live_server, EMAIL, PASSWORD, "Netz-Admin")
 
 
 async def test_admin_compares_a_wallbox_scenario_with_the_base_case(

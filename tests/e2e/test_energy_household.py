@@ -18,7 +18,7 @@ from stadtkern.core.clock import SystemClock
 from stadtkern.db.engine import create_engine, session_factory
 from stadtkern.energy.activation import find_meter
 from stadtkern.sensorthings import models as m
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import LiveServer, log_in_new_admin
 from tests.support.browser import check_page
 from tests.support.processes import run_cli
 
@@ -137,31 +137,7 @@ async def test_activation_to_tariff_result(page: Page, live_server: LiveServer) 
 
 
 async def test_admin_makes_an_activation_code(page: Page, live_server: LiveServer) -> None:
-    import pyotp
-
-    admin_email = "energie-admin@example.org"
-    engine = create_engine(f"sqlite+aiosqlite:///{live_server.data_dir / 'stadtkern.sqlite3'}")
-    try:
-        async with session_factory(engine)() as session:
-            await create_user(
-                session,
-                email=admin_email,
-                password=PASSWORD,
-                now=SystemClock().now(),
-                display_name="Energie-Admin",
-                roles=(("admin", None),),
-                verified=True,
-            )
-            await session.commit()
-    finally:
-        await engine.dispose()
-    await page.goto("/konto/anmelden")
-    await page.get_by_label("E-Mail-Adresse").fill(admin_email)
-    await page.locator("#password").fill(PASSWORD)
-    await page.get_by_role("button", name="Anmelden").click()
-    secret = (await page.locator("#totp-secret").inner_text()).replace(" ", "")
-    await page.get_by_label("Code aus der App").fill(pyotp.TOTP(secret).at(time.time()))
-    await page.get_by_role("button", name="Bestätigen").click()
+    await log_in_new_admin(page, live_server, "energie-admin@example.org", PASSWORD, "Energie-Admin")
 
     await page.goto("/verwaltung/energie")
     await expect(

@@ -13,13 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import pyotp
 import pytest
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import create_engine, text
 
 from tests.e2e.conftest import LiveServer
-from tests.support.browser import check_page, open_mail
+from tests.support.browser import check_page, first_staff_login, open_mail
 from tests.support.postgres import free_port
 from tests.support.processes import Process, run_cli
 
@@ -107,23 +106,7 @@ async def page(browser: Browser, alerts_server: tuple[LiveServer, str]) -> Async
 
 
 async def log_in(page: Page, server: LiveServer) -> None:
-    await page.goto(f"{server.base_url}/konto/anmelden")
-    await page.get_by_label("E-Mail-Adresse").fill(OPERATOR)
-    await page.locator("#password").fill(server.admin_password)
-    await page.get_by_role("button", name="Anmelden").click()
-    await expect(page).to_have_url(f"{server.base_url}/konto/passwort")
-    await page.locator("#password").fill(PASSWORD)
-    await page.locator("#password_repeat").fill(PASSWORD)
-    await page.get_by_role("button", name="Passwort speichern").click()
-    await page.get_by_label("E-Mail-Adresse").or_(page.locator("#totp-secret")).first.wait_for()
-    if await page.get_by_label("E-Mail-Adresse").count():
-        await page.get_by_label("E-Mail-Adresse").fill(OPERATOR)
-        await page.locator("#password").fill(PASSWORD)
-        await page.get_by_role("button", name="Anmelden").click()
-    secret = (await page.locator("#totp-secret").inner_text()).replace(" ", "")
-    await page.get_by_label("Code aus der App").fill(pyotp.TOTP(secret).at(time.time()))
-    await page.get_by_role("button", name="Bestätigen").click()
-    await expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
+    await first_staff_login(page, server.base_url, OPERATOR, server.admin_password, PASSWORD)
 
 
 async def test_operator_acknowledges_an_alert(page: Page, alerts_server: tuple[LiveServer, str]) -> None:

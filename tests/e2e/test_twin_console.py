@@ -14,12 +14,11 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pyotp
 import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import LiveServer
-from tests.support.browser import check_page
+from tests.support.browser import check_page, first_staff_login
 from tests.support.postgres import free_port
 from tests.support.processes import Process, run_cli
 
@@ -101,24 +100,7 @@ async def page(browser: Browser, console_server: LiveServer) -> AsyncIterator[Pa
 
 
 async def log_in(page: Page, server: LiveServer) -> None:
-    await page.goto(f"{server.base_url}/konto/anmelden")
-    await page.get_by_label("E-Mail-Adresse").fill(OPERATOR)
-    await page.locator("#password").fill(server.admin_password)
-    await page.get_by_role("button", name="Anmelden").click()
-    await expect(page).to_have_url(f"{server.base_url}/konto/passwort")
-    await page.locator("#password").fill(PASSWORD)
-    await page.locator("#password_repeat").fill(PASSWORD)
-    await page.get_by_role("button", name="Passwort speichern").click()
-    # Operators must set up the second factor.
-    await page.get_by_label("E-Mail-Adresse").or_(page.locator("#totp-secret")).first.wait_for()
-    if await page.get_by_label("E-Mail-Adresse").count():
-        await page.get_by_label("E-Mail-Adresse").fill(OPERATOR)
-        await page.locator("#password").fill(PASSWORD)
-        await page.get_by_role("button", name="Anmelden").click()
-    secret = (await page.locator("#totp-secret").inner_text()).replace(" ", "")
-    await page.get_by_label("Code aus der App").fill(pyotp.TOTP(secret).at(time.time()))
-    await page.get_by_role("button", name="Bestätigen").click()
-    await expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
+    await first_staff_login(page, server.base_url, OPERATOR, server.admin_password, PASSWORD)
 
 
 async def test_operator_map_asset_page_and_dashboard(page: Page, console_server: LiveServer) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Page
+import pyotp
+from playwright.async_api import Page, expect
 
 REPO = Path(__file__).resolve().parents[2]
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
@@ -67,3 +69,32 @@ async def open_mail(page: Page, subject: str, timeout_s: float = 20.0) -> None:
         if loop.time() > deadline:
             raise AssertionError(f"no mail {subject!r} arrived within {timeout_s} s")
         await asyncio.sleep(0.5)
+
+
+async def set_up_second_factor(page: Page) -> None:
+    """On the two-factor enrolment page: read the key shown for manual entry and confirm a current code."""
+    secret = (await page.locator("#totp-secret").inner_text()).replace(" ", "")
+    await page.get_by_label("Code aus der App").fill(pyotp.TOTP(secret).at(time.time()))
+    await page.get_by_role("button", name="Bestätigen").click()
+
+
+async def first_staff_login(
+    page: Page, base_url: str, email: str, one_time_password: str, new_password: str
+) -> None:
+    """A staff account's first login: one-time password, a new password, then the second factor."""
+    await page.goto(f"{base_url}/konto/anmelden")
+    await page.get_by_label("E-Mail-Adresse").fill(email)
+    await page.locator("#password").fill(one_time_password)
+    await page.get_by_role("button", name="Anmelden").click()
+    await expect(page).to_have_url(f"{base_url}/konto/passwort")
+    await page.locator("#password").fill(new_password)
+    await page.locator("#password_repeat").fill(new_password)
+    await page.get_by_role("button", name="Passwort speichern").click()
+    # After the new password, the app either asks to log in again or goes straight to the second factor.
+    await page.get_by_label("E-Mail-Adresse").or_(page.locator("#totp-secret")).first.wait_for()
+    if await page.get_by_label("E-Mail-Adresse").count():
+        await page.get_by_label("E-Mail-Adresse").fill(email)
+        await page.locator("#password").fill(new_password)
+        await page.get_by_role("button", name="Anmelden").click()
+    await set_up_second_factor(page)
+    await expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
