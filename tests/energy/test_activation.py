@@ -81,7 +81,7 @@ async def test_unknown_expired_and_replaced_codes_have_their_own_messages(city: 
     replaced = await redeem(rt, household, old.code)
     assert isinstance(replaced, activation.ActivationError)
     assert "neueren ersetzt" in replaced.message
-    rt.clock.advance(timedelta(days=91))  # type: ignore[attr-defined]
+    rt.clock.advance(timedelta(days=91))
     expired = await redeem(rt, household, new.code)
     assert isinstance(expired, activation.ActivationError)
     assert "abgelaufen" in expired.message
@@ -114,7 +114,7 @@ async def test_wrong_codes_are_throttled_per_account(city: Runtime) -> None:
     # Another account is not affected by this one's attempts.
     other = await make_user(rt, "andere@example.org")
     assert isinstance(await redeem(rt, other, "ZZZZ-ZZZZ-ZZZZ"), activation.ActivationError)
-    rt.clock.advance(activation.FAILED_WINDOW)  # type: ignore[attr-defined]
+    rt.clock.advance(activation.FAILED_WINDOW)
     assert isinstance(await redeem(rt, guesser, issued.code), activation.Meter)
 
 

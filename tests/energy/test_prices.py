@@ -113,7 +113,7 @@ async def test_the_demo_price_job_fills_the_year_and_then_only_adds(rt: Runtime)
         await lock_for_writing(session)
         first = await top_up_demo_prices(session, rt.settings.city_dir, rt.city, rt.clock.now())
     assert first == 368 * 96  # 366 days back, today and tomorrow (no clock change in this range: +4 -4)
-    rt.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
+    rt.clock.advance(timedelta(days=1))
     async with rt.sessions() as session, session.begin():
         await lock_for_writing(session)
         second = await top_up_demo_prices(session, rt.settings.city_dir, rt.city, rt.clock.now())

@@ -58,7 +58,7 @@ async def test_the_default_fault_rule_catches_a_simulated_fault(city: City) -> N
     await city.seed_defaults()
     target, broken_at = _first_fault(city)
     context = context_for(city.rt.city, SEED)
-    city.rt.clock.set(broken_at - timedelta(hours=1))  # type: ignore[attr-defined]
+    city.rt.clock.set(broken_at - timedelta(hours=1))
     async with city.rt.sessions() as session, session.begin():
         await write(
             session,
@@ -67,7 +67,7 @@ async def test_the_default_fault_rule_catches_a_simulated_fault(city: City) -> N
         )
     assert (await city.evaluate()).raised == []  # working lamp: nothing
 
-    city.rt.clock.set(broken_at + timedelta(minutes=20))  # type: ignore[attr-defined]
+    city.rt.clock.set(broken_at + timedelta(minutes=20))
     async with city.rt.sessions() as session, session.begin():
         await write(
             session,

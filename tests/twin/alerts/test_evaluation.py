@@ -23,8 +23,8 @@ def test_hysteresis_keeps_a_raised_alert_until_the_value_is_back_past_it() -> No
 
 async def _step(city: City, asset_key: tuple[object, str], value: float) -> None:
     asset, key = asset_key
-    city.rt.clock.advance(QUARTER)  # type: ignore[attr-defined]
-    await city.write(asset, key, [(city.rt.clock.now(), value)])  # type: ignore[arg-type]
+    city.rt.clock.advance(QUARTER)
+    await city.write(asset, key, [(city.rt.clock.now(), value)])
 
 
 async def test_threshold_raises_keeps_and_clears(city: City) -> None:
@@ -140,9 +140,9 @@ async def test_no_data_after_n_minutes_and_recovery(city: City) -> None:
     )
     last = city.rt.clock.now()
     await city.write(sensor, "pressure", [(last, 4.1)])
-    city.rt.clock.advance(timedelta(minutes=59))  # type: ignore[attr-defined]
+    city.rt.clock.advance(timedelta(minutes=59))
     assert (await city.evaluate()).raised == []
-    city.rt.clock.advance(timedelta(minutes=2))  # type: ignore[attr-defined]
+    city.rt.clock.advance(timedelta(minutes=2))
     report = await city.evaluate()
     assert len(report.raised) == 1  # a stream that never reported is not watched
     [alert] = await city.alerts()
@@ -151,7 +151,7 @@ async def test_no_data_after_n_minutes_and_recovery(city: City) -> None:
     assert alert.value is None
     assert silent_forever.code != sensor.code
 
-    city.rt.clock.advance(timedelta(minutes=30))  # type: ignore[attr-defined]
+    city.rt.clock.advance(timedelta(minutes=30))
     assert (await city.evaluate()).raised == []  # still silent: still the one alert
 
     back = city.rt.clock.now()
@@ -162,7 +162,7 @@ async def test_no_data_after_n_minutes_and_recovery(city: City) -> None:
     assert alert.state == m.RESOLVED
     assert alert.resolved_at == back
 
-    city.rt.clock.advance(timedelta(minutes=61))  # type: ignore[attr-defined]
+    city.rt.clock.advance(timedelta(minutes=61))
     assert len((await city.evaluate()).raised) == 1  # silent again: a new alert
 
 

@@ -62,14 +62,14 @@ async def test_operators_see_only_their_organisations_alerts(city: City) -> None
 async def test_acknowledge_then_resolve_and_the_history(city: City) -> None:
     water, _waste = await two_alerts(city)
     works = await operator(city, "netz@example.org", "stadtwerke", name="Nora Netz")
-    city.rt.clock.advance(QUARTER)  # type: ignore[attr-defined]
+    city.rt.clock.advance(QUARTER)
     acked_at = city.rt.clock.now()
     async with city.rt.sessions() as session, session.begin():
         await services.acknowledge(session, works, water.id, "Trupp ist unterwegs", now=acked_at)
     async with city.rt.sessions() as session, session.begin():
         with pytest.raises(AlertError, match="nicht mehr offen"):
             await services.acknowledge(session, works, water.id, "", now=acked_at)
-    city.rt.clock.advance(QUARTER)  # type: ignore[attr-defined]
+    city.rt.clock.advance(QUARTER)
     async with city.rt.sessions() as session, session.begin():
         await services.resolve(session, works, water.id, "Ventil getauscht", now=city.rt.clock.now())
     async with city.rt.sessions() as session:

@@ -55,7 +55,7 @@ def jobs(city: City) -> JobRunner:
 async def _reading(city: City, value: float) -> None:
     """A pressure reading a quarter hour later, then the periodic jobs (evaluation, mail delivery)."""
     sensor = city.of("water_pressure_sensor")[0]
-    city.rt.clock.advance(timedelta(minutes=15))  # type: ignore[attr-defined]
+    city.rt.clock.advance(timedelta(minutes=15))
     await city.write(sensor, "pressure", [(city.rt.clock.now(), value)])
     await jobs(city).run_until_idle()
 
@@ -95,7 +95,7 @@ async def test_the_person_on_call_gets_the_mail_else_all_operators(mail_city: Ci
     assert "/leitstelle/alarme/" in text
 
     # After Nora's shift no one is on call: every operator of the Stadtwerke is told.
-    city.rt.clock.advance(timedelta(hours=3))  # type: ignore[attr-defined]
+    city.rt.clock.advance(timedelta(hours=3))
     await _reading(city, 4.0)  # clears
     await _reading(city, 6.5)  # raised again
     received = await wait_for_mail(smtp, 3)

@@ -101,7 +101,7 @@ async def test_state_follows_the_latest_values(city: City) -> None:
     }
     assert hotspots[hotspot] == "ok"
     await write(rt, hotspot, "logins", [(now - timedelta(minutes=40), 4)])  # older: latest stays
-    rt.clock.advance(timedelta(minutes=10))  # type: ignore[attr-defined]
+    rt.clock.advance(timedelta(minutes=10))
     hotspots = {
         a.code: a.state for a in await visible(city, city.stadtwerke, MapFilter(frozenset({"wifi_hotspot"})))
     }
@@ -147,7 +147,7 @@ async def test_a_meter_page_is_for_its_owner_and_audited_staff(city: City) -> No
                 ConsoleViewer.of(user),
                 code,
                 now=now,
-                reader=user,  # type: ignore[arg-type]
+                reader=user,
             )
             await session.commit()
             return detail
