@@ -78,6 +78,7 @@ class Server:
         )
         if database_url:
             env["STADTKERN_DATABASE_URL"] = database_url
+        self.env = env
         subprocess.run(
             [str(REPO / ".venv/bin/stadtkern"), "migrate"], env=env, check=True, capture_output=True
         )
@@ -97,6 +98,17 @@ class Server:
             except httpx.HTTPError:
                 time.sleep(0.2)
         raise RuntimeError("server did not start")
+
+    def key(self, thing: int) -> str:
+        """A write key for one Thing, made with the CLI as an operator would."""
+        output = subprocess.run(
+            [str(REPO / ".venv/bin/stadtkern"), "sta", "key", "create", "bench gateway", "--thing", str(thing)],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        return output.strip().splitlines()[-1]
 
     def stop(self) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)
@@ -161,22 +173,29 @@ async def single(server: Server, total: int, clients: int) -> float:
 WRK_SCRIPT = """
 -- One observation per request, each with its own phenomenonTime (counter per wrk thread).
 local counter = 0
+local headers = {["Content-Type"] = "application/json"}
+if "%(token)s" ~= "" then headers["Authorization"] = "Bearer %(token)s" end
 request = function()
   counter = counter + 1
-  local body = string.format('{"phenomenonTime":"2026-01-01T00:00:00Z","result":%d}', counter)
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+  local body = string.format('{"phenomenonTime":"2026-01-01T00:00:00Z","result":%%d}', counter)
+  return wrk.format("POST", nil, headers, body)
 end
 """
 
 
-def single_wrk(server: Server, clients: int, seconds: int) -> tuple[float, int]:
-    """Single POSTs from wrk (C, separate process): the server's rate, not our client's."""
+def single_wrk(server: Server, clients: int, seconds: int, *, with_key: bool = False) -> tuple[float, int]:
+    """Single POSTs from wrk (C, separate process): the server's rate, not our client's.
+
+    ``with_key``: every request carries a write key scoped to the benchmark's Thing (a gateway's key),
+    as production requires; otherwise the server's test-only anonymous writes are used.
+    """
     with httpx.Client(timeout=60) as client:
         created = client.post(f"{server.base}/Things", json=THING)
         thing = created.headers["location"].rsplit("(", 1)[1].rstrip(")")
         ds = client.get(f"{server.base}/Things({thing})/Datastreams").json()["value"][0]["@iot.id"]
+    token = server.key(int(thing)) if with_key else ""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT)
+        script.write(WRK_SCRIPT % {"token": token})
     output = subprocess.run(
         [
             "wrk",
@@ -297,15 +316,17 @@ def run(kind: str, rows: int, per_request: int, singles: int) -> None:
                 obs_per_s=round(rate_single),
             )
             if shutil.which("wrk"):
-                rate_wrk, stored = single_wrk(server, 16, 10)
-                emit(
-                    figure="single-post",
-                    database=kind,
-                    client="wrk -t2 -c16 -d10s",
-                    clients=16,
-                    obs_per_s=round(rate_wrk),
-                    stored=stored,
-                )
+                for with_key in (False, True):
+                    rate_wrk, stored = single_wrk(server, 16, 10, with_key=with_key)
+                    emit(
+                        figure="single-post",
+                        database=kind,
+                        client="wrk -t2 -c16 -d10s",
+                        auth="Bearer key scoped to the Thing" if with_key else "anonymous (test setting)",
+                        clients=16,
+                        obs_per_s=round(rate_wrk),
+                        stored=stored,
+                    )
         finally:
             server.stop()
             if pg is not None:

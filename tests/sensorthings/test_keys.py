@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pytest
 from litestar.testing import AsyncTestClient
 
 from stadtkern.core.clock import FrozenClock
+from stadtkern.sensorthings import keys
 from stadtkern.sensorthings.keys import create_key, revoke_key
 from tests.conftest import make_settings
 from tests.sensorthings.conftest import ROOT, THING
 from tests.support.database import loop_safe_app
 
 
-async def test_keys_guard_writes(db_url: str, data_dir: Path, clock: FrozenClock) -> None:
+async def test_keys_guard_writes(
+    db_url: str, data_dir: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = make_settings(db_url, data_dir)  # no anonymous writes
+    started = time.monotonic()  # the key cache's clock stands still until the revocation below
+    monkeypatch.setattr(keys.time, "monotonic", lambda: started)
     app = loop_safe_app(settings, clock)
     runtime = app.state.runtime
     async with runtime.sessions() as session:
@@ -57,9 +64,15 @@ async def test_keys_guard_writes(db_url: str, data_dir: Path, clock: FrozenClock
         delete = await client.delete(f"{ROOT}/Things({thing_id})", headers=scoped)
         assert delete.status_code == 403
 
+        # Revoked elsewhere (the CLI, another worker): this process checked the key moments ago and may
+        # keep trusting it for CheckedKeys.ttl seconds, not longer.
         async with runtime.sessions() as session:
             assert await revoke_key(session, admin_key.id, clock.now())
             await session.commit()
+        monkeypatch.setattr(keys.time, "monotonic", lambda: started + 1.0)
+        within_ttl = await client.post(f"{ROOT}/Things", json=THING, headers=admin)
+        assert within_ttl.status_code == 201
+        monkeypatch.setattr(keys.time, "monotonic", lambda: started + keys.CheckedKeys().ttl + 1.0)
         revoked = await client.post(f"{ROOT}/Things", json=THING, headers=admin)
         assert revoked.status_code == 401
     await runtime.engine.dispose()

@@ -75,7 +75,11 @@ async def grant_of(request: AnyRequest) -> KeyGrant:
     if header.lower().startswith("bearer "):
         async with rt.sessions() as session:
             grant = await check_key(
-                session, header[7:].strip(), secret_key=rt.settings.secret_key, now=rt.clock.now()
+                session,
+                header[7:].strip(),
+                secret_key=rt.settings.secret_key,
+                now=rt.clock.now(),
+                recent=service_of(request).checked_keys,
             )
         if grant is None:
             raise Unauthorized("the key is unknown or revoked")

@@ -96,7 +96,7 @@ def key_list() -> None:
 @key.command("revoke")
 @click.argument("key_id", type=int)
 def key_revoke(key_id: int) -> None:
-    """Revoke a key at once."""
+    """Revoke a key (running servers stop accepting it within 5 seconds)."""
 
     async def work() -> bool:
         settings = load_settings()

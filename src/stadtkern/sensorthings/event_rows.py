@@ -59,20 +59,30 @@ async def observation_rows(session: AsyncSession, ids: Sequence[int]) -> list[Ma
     return rows
 
 
+def _access_of(inserted: Inserted) -> StreamAccess:
+    info = inserted.stream
+    return StreamAccess(
+        info.multi, info.id, info.thing_id, info.access, info.organisation, info.owner_user_id
+    )
+
+
+def created_events(inserted: Inserted, base_url: str) -> list[EntityEvent]:
+    """The create events of observations just stored on a stream that keeps every row as sent."""
+    stream = _access_of(inserted)
+    return [
+        observation_event({**row, "id": ident}, base_url, stream)
+        for row, ident in zip(inserted.rows, inserted.ids, strict=True)
+    ]
+
+
 async def inserted_events(session: AsyncSession, inserted: Inserted, base_url: str) -> list[EntityEvent]:
     """The create events of observations just stored, built from the rows as written.
 
     On a Datastream that drops re-sent observations the stored row may be an older one, so those are read
     back instead.
     """
-    info = inserted.stream
-    stream = StreamAccess(
-        info.multi, info.id, info.thing_id, info.access, info.organisation, info.owner_user_id
-    )
-    if info.deduplicate:
+    if inserted.stream.deduplicate:
+        stream = _access_of(inserted)
         stored = {int(row["id"]): row for row in await observation_rows(session, inserted.ids)}
         return [observation_event(stored[i], base_url, stream) for i in inserted.ids if i in stored]
-    return [
-        observation_event({**row, "id": ident}, base_url, stream)
-        for row, ident in zip(inserted.rows, inserted.ids, strict=True)
-    ]
+    return created_events(inserted, base_url)

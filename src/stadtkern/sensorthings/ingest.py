@@ -129,7 +129,7 @@ class StreamInfo:
 
 
 @lru_cache(maxsize=2)
-def _stream_info_query(multi: bool) -> Any:
+def stream_info_query(multi: bool) -> Any:
     """Built once per table: a prebuilt statement skips SQLAlchemy's construction and cache-key work."""
     table = m.MULTI_DATASTREAMS if multi else m.DATASTREAMS
     features = m.FEATURES
@@ -166,7 +166,7 @@ async def stream_info(
     """The stream, its observedArea and its Thing's generated feature, in one round trip."""
     multi = datastream_id is None
     key = multi_datastream_id if multi else datastream_id
-    query = _stream_info_query(multi)
+    query = stream_info_query(multi)
     row = (await session.execute(query, {"stream_id": key})).mappings().first()
     if row is None:
         raise IngestError(f"{'MultiDatastreams' if multi else 'Datastreams'}({key}) does not exist")
@@ -242,7 +242,7 @@ async def feature_for_thing(session: AsyncSession, thing_id: int) -> int:
     return int(created)
 
 
-def _row(stream: StreamInfo, item: ObservationInput, feature_id: int) -> dict[str, Any]:
+def observation_row(stream: StreamInfo, item: ObservationInput, feature_id: int) -> dict[str, Any]:
     if stream.multi and (not isinstance(item.result, list) or len(item.result) != stream.components):
         raise IngestError(
             f"the result of a MultiDatastreams({stream.id}) Observation must be a list of {stream.components} values"
@@ -314,7 +314,7 @@ async def store_observations(
             if generated is None:
                 generated = stream.feature_id or await feature_for_thing(session, stream.thing_id)
             feature_id = generated
-        rows.append(_row(stream, item, feature_id))
+        rows.append(observation_row(stream, item, feature_id))
     if stream.deduplicate:
         ids = await _insert_deduplicated(session, rows)
     else:
@@ -488,18 +488,22 @@ _PG_TYPES = {
     "result_string": "text",
     "client_key": "text",
 }
-# Ids come from the sequence in a CTE that is computed once, so the insert and the answer see the same
-# ids; ORDER BY the input position returns them in the order of the rows given. Built from the
-# module's own column names only, never from input.
-_PG_INSERT_SMALL = (
-    # S608: constant identifiers only; the values travel as bind parameters.
+# The rows as a set with ids from the sequence, computed once (a CTE with nextval is materialised), so
+# every use and the answer see the same ids; ``position`` keeps the order of the rows given. Built from the
+# module's own column names only, never from input; the values travel as bind parameters ($1 … $15).
+PG_UNNEST_SOURCE = (
+    # S608: constant identifiers only, no input in the text.
     "WITH src AS (SELECT nextval('sta_observations_id_seq') AS id, u.* FROM unnest("  # noqa: S608
     + ", ".join(
         f"${i}::{'timestamptz' if c in TIME_COLUMNS else 'text' if c in JSON_COLUMNS else _PG_TYPES[c]}[]"
         for i, c in enumerate(COLUMNS, start=1)
     )
-    + f") WITH ORDINALITY AS u({', '.join(COLUMNS)}, position)), "
-    + f"ins AS (INSERT INTO sta_observations (id, {', '.join(COLUMNS)}) SELECT id, "
+    + f") WITH ORDINALITY AS u({', '.join(COLUMNS)}, position))"
+)
+_PG_INSERT_SMALL = (
+    # S608: constant identifiers only, no input in the text.
+    PG_UNNEST_SOURCE  # noqa: S608
+    + f", ins AS (INSERT INTO sta_observations (id, {', '.join(COLUMNS)}) SELECT id, "
     + ", ".join(f"{c}::jsonb" if c in JSON_COLUMNS else c for c in COLUMNS)
     + " FROM src) SELECT id FROM src ORDER BY position"
 )
@@ -607,7 +611,7 @@ async def _observed_area(
         return None
     if known == {stream.feature_id} and stream.feature_box is not None:
         # The usual case: the stream's own generated feature, whose box came with the stream.
-        return _widened(stream.observed_area, list(stream.feature_box))
+        return widened_area(stream.observed_area, list(stream.feature_box))
     row = (
         await session.execute(
             select(
@@ -620,10 +624,10 @@ async def _observed_area(
     ).first()
     if row is None or row[0] is None:
         return None
-    return _widened(stream.observed_area, [float(row[0]), float(row[1]), float(row[2]), float(row[3])])
+    return widened_area(stream.observed_area, [float(row[0]), float(row[1]), float(row[2]), float(row[3])])
 
 
-def _widened(current: dict[str, Any] | None, box: list[float]) -> dict[str, Any] | None:
+def widened_area(current: dict[str, Any] | None, box: list[float]) -> dict[str, Any] | None:
     """The envelope of ``current`` and ``box``; None when ``current`` already covers the box."""
     old = envelope_box(current) if current else None
     if old is not None:

@@ -7,6 +7,8 @@ is one indexed lookup and costs microseconds, unlike a password hash.
 from __future__ import annotations
 
 import secrets
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -70,19 +72,66 @@ async def create_key(
     return key, token
 
 
-async def check_key(session: AsyncSession, token: str, *, secret_key: str, now: datetime) -> KeyGrant | None:
+async def check_key(
+    session: AsyncSession,
+    token: str,
+    *,
+    secret_key: str,
+    now: datetime,
+    recent: CheckedKeys | None = None,
+) -> KeyGrant | None:
+    """The grant of a valid key, or None. With ``recent``, a key found valid moments ago is not looked up
+    again (see ``CheckedKeys``)."""
     if not token.startswith(KEY_PREFIX) or len(token) > 200:
         return None
+    digest = keyed_hash(secret_key, token, HASH_PURPOSE)
+    if recent is not None and (known := recent.get(digest)) is not None:
+        return known
     row = (
         await session.execute(
-            select(ApiKey.id, ApiKey.scope, ApiKey.revoked_at).where(
-                ApiKey.key_hash == keyed_hash(secret_key, token, HASH_PURPOSE)
-            )
+            select(ApiKey.id, ApiKey.scope, ApiKey.revoked_at).where(ApiKey.key_hash == digest)
         )
     ).first()
     if row is None or row.revoked_at is not None:
         return None
-    return grant_of(row.id, row.scope)
+    grant = grant_of(row.id, row.scope)
+    if recent is not None:
+        recent.put(digest, grant)
+    return grant
+
+
+class CheckedKeys:
+    """Keys found valid in the last few seconds, by their keyed hash (never the key itself).
+
+    A sensor writing many times a second would otherwise cost a database round trip per write for the same
+    answer. The price: a key revoked in another process keeps working there for up to ``ttl`` seconds (the
+    process that revokes it forgets it at once). Only valid keys are kept; unknown keys are looked up
+    every time.
+    """
+
+    def __init__(self, ttl: float = 5.0, size: int = 1024) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._grants: OrderedDict[str, tuple[float, KeyGrant]] = OrderedDict()
+
+    def get(self, digest: str) -> KeyGrant | None:
+        found = self._grants.get(digest)
+        if found is None:
+            return None
+        if time.monotonic() - found[0] > self.ttl:
+            del self._grants[digest]
+            return None
+        return found[1]
+
+    def put(self, digest: str, grant: KeyGrant) -> None:
+        self._grants[digest] = (time.monotonic(), grant)
+        self._grants.move_to_end(digest)
+        while len(self._grants) > self.size:
+            self._grants.popitem(last=False)
+
+    def forget(self, key_id: int) -> None:
+        for digest in [d for d, (_, grant) in self._grants.items() if grant.key_id == key_id]:
+            del self._grants[digest]
 
 
 def grant_of(key_id: int, scope: dict[str, Any]) -> KeyGrant:

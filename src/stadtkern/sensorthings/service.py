@@ -31,7 +31,7 @@ from stadtkern.sensorthings.ingest import (
     insert_observations,
     observation_from_json,
 )
-from stadtkern.sensorthings.keys import KeyGrant
+from stadtkern.sensorthings.keys import CheckedKeys, KeyGrant
 from stadtkern.sensorthings.models import ACCESS_LEVELS
 from stadtkern.sensorthings.query.ast import QueryError, QueryOptions, ResourcePath
 from stadtkern.sensorthings.query.options import parse_query
@@ -57,6 +57,7 @@ class SensorThingsService:
         self.clock = clock
         self.dialect = dialect
         self.batcher = ObservationBatcher(sessions, clock)
+        self.checked_keys = CheckedKeys()
 
     # ---- reading ------------------------------------------------------------------------------------
 
@@ -138,7 +139,7 @@ class SensorThingsService:
     ) -> Created:
         """One plain observation: stored by group commit with others arriving at the same time."""
         datastream_id, multi_id, from_path = target
-        if not grant.unrestricted:
+        if not grant.unrestricted and datastream_id is None:  # restricted keys: Datastreams only
             async with self.sessions() as session:
                 await self._check_grant(
                     session,
@@ -153,7 +154,10 @@ class SensorThingsService:
             raise writing.WriteError(str(exc)) from None
         try:
             new_id = await self.batcher.submit(
-                item, datastream_id=datastream_id, multi_datastream_id=multi_id
+                item,
+                datastream_id=datastream_id,
+                multi_datastream_id=multi_id,
+                grant=None if grant.unrestricted else grant,  # checked on the stream the batch reads
             )
         except IngestError as exc:
             if from_path and "does not exist" in str(exc):

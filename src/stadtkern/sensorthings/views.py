@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from stadtkern.core.audit.services import record
 from stadtkern.core.i18n import gettext as _
+from stadtkern.sensorthings.api import service_of
 from stadtkern.sensorthings.keys import create_key, revoke_key
 from stadtkern.sensorthings.models import ApiKey
 from stadtkern.web.auth import current_user, role_required
@@ -105,6 +106,7 @@ async def revoke_key_page(request: AnyRequest, key_id: FromPath[int]) -> Redirec
                 session, actor=admin, action="sta.key.revoked", now=rt.clock.now(), target=f"key:{key_id}"
             )
         await session.commit()
+    service_of(request).checked_keys.forget(key_id)  # other processes: within CheckedKeys.ttl
     return Redirect("/verwaltung/sensorthings-schluessel")
 
 
