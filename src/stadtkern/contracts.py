@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -138,7 +138,8 @@ class ObservedPropertyRef:
 
 @dataclass(frozen=True)
 class DatastreamType:
-    """One Datastream every asset of a type has. ``key`` is stable: simulators and rules address it."""
+    """One Datastream every asset of a type has (or, with ``only_with``, the assets it applies to).
+    ``key`` is stable: simulators and rules address it."""
 
     key: str
     name: Any  # translatable
@@ -150,6 +151,18 @@ class DatastreamType:
     # Each result covers this interval (a count or energy per 15 minutes); None: an instantaneous value.
     interval: timedelta | None = None
     description: Any = ""
+    # The name of an asset property: only assets where it is a positive number or true get this Datastream
+    # (a household meter's feed-in only where there is a PV system, ``pv_kwp``). Empty: every asset.
+    only_with: str = ""
+
+    def present_for(self, properties: Mapping[str, Any] | None) -> bool:
+        """Whether an asset with these properties has this Datastream."""
+        if not self.only_with:
+            return True
+        value = (properties or {}).get(self.only_with)
+        if isinstance(value, bool):
+            return value
+        return isinstance(value, int | float) and value > 0
 
 
 # What an asset type is (Home Assistant's device classes, kept small).

@@ -18,7 +18,7 @@ from stadtkern.core.clock import SystemClock
 from stadtkern.db.engine import create_engine, session_factory
 from stadtkern.energy.activation import find_meter
 from stadtkern.sensorthings import models as m
-from tests.e2e.conftest import LiveServer, log_in_new_admin
+from tests.e2e.conftest import SCREENSHOTS, LiveServer, log_in_new_admin
 from tests.support.browser import check_page
 from tests.support.processes import run_cli
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 EMAIL = "haushalt-e2e@example.org"
 PASSWORD = "Stromzaehler-2026-sicher"
-METER = "household-meter-demo-3"
+METER = "household-meter-demo-3"  # with a PV system (twin.toml)
 
 
 async def _prepare(live_server: LiveServer) -> None:
@@ -112,6 +112,21 @@ async def test_activation_to_tariff_result(page: Page, live_server: LiveServer) 
     await page.get_by_text("Werte als Tabelle").click()
     await expect(page.locator("table").first.locator("tbody tr").first).to_be_visible()
 
+    # demo-3 has a PV system: the activation gave it the feed-in stream too. A June month shows it as the
+    # chart's third series (dashed, own colour), in the table and in the totals.
+    await page.goto(f"/energie?zaehler={METER}&ansicht=monat&datum=2026-06-15")
+    await expect(page.locator("#verbrauch-chart .u-legend")).to_contain_text("Ihre Einspeisung")
+    series = await page.evaluate(
+        "() => Array.from(document.querySelectorAll('#verbrauch-chart .u-legend .u-series')).length"
+    )
+    assert series == 4  # the x axis, consumption, standard profile, feed-in
+    await expect(page.locator("#einspeisung-summe")).to_contain_text("Eingespeist:")
+    await expect(page.locator("#einspeisung-erklaerung")).to_contain_text("misst der Zähler nicht")
+    await page.get_by_text("Werte als Tabelle").click()
+    await expect(page.get_by_role("columnheader", name="Ihre Einspeisung (kWh)")).to_be_visible()
+    await page.screenshot(path=str(SCREENSHOTS / "energy-pv-june.png"), full_page=True)
+    await check_page(page, "energy consumption with feed-in")
+
     await page.get_by_label("Ansicht").select_option("tag")
     await page.get_by_role("button", name="Anzeigen").click()
     await expect(page.get_by_role("heading", name=re.compile("je Viertelstunde"))).to_be_visible()
@@ -128,6 +143,9 @@ async def test_activation_to_tariff_result(page: Page, live_server: LiveServer) 
     await expect(rows).to_have_count(4)
     await expect(page.locator("#flex-ergebnis")).to_contain_text("Ersparnis")
     await expect(page.locator("#datensparsam")).to_contain_text("nur Monatssummen")
+    await expect(page.locator("#einspeisung")).to_contain_text("in das Netz eingespeist")
+    await expect(page.locator("#einspeisung")).to_contain_text("7,78 ct/kWh")
+    await page.screenshot(path=str(SCREENSHOTS / "energy-pv-tariff-check.png"), full_page=True)
     await check_page(page, "energy tariff check")
 
     # Keyboard: the flexible-load form works without a mouse.

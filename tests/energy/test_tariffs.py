@@ -42,6 +42,14 @@ ct_per_kwh = 2.05
 demo = false
 """
 
+FEED_IN = """
+[feed_in]
+name = "EEG-Einspeisevergütung"
+ct_per_kwh = 7.78
+source = "§ 48 EEG 2023"
+demo = false
+"""
+
 
 def write(tmp_path: Path, text: str) -> Path:
     file = tmp_path / "tariffs.toml"
@@ -66,6 +74,17 @@ def test_duisburg_tariffs_load() -> None:
 def test_valid_minimal_file(tmp_path: Path) -> None:
     book = load_tariffs(write(tmp_path, PRICES + BASIC + DYNAMIC))
     assert [t.key for t in book.tariffs] == ["gv", "dyn"]
+    assert book.feed_in is None  # optional
+
+
+def test_the_feed_in_rate_is_read_with_its_source(tmp_path: Path) -> None:
+    book = load_tariffs(write(tmp_path, FEED_IN + PRICES + BASIC))
+    assert book.feed_in is not None
+    assert (book.feed_in.ct_per_kwh, book.feed_in.source) == (7.78, "§ 48 EEG 2023")
+    duisburg = tariffs_for(DUISBURG).feed_in
+    assert duisburg is not None
+    assert duisburg.ct_per_kwh == 7.78
+    assert "EEG 2023" in duisburg.source
 
 
 @pytest.mark.parametrize(
@@ -88,6 +107,17 @@ def test_valid_minimal_file(tmp_path: Path) -> None:
         (PRICES + BASIC + BASIC.replace('"basic"', '"fixed"'), "(gv).key: 'gv' appears twice"),
         (BASIC, "missing required field `prices`"),
         (PRICES + BASIC.replace('data = "monthly"', 'data = "yearly"'), "`$.tariffs[0].data`"),
+        (FEED_IN.replace("7.78", "-1.0") + PRICES + BASIC, "feed_in.ct_per_kwh: must be between 0 and 100"),
+        (
+            FEED_IN.replace('source = "§ 48 EEG 2023"', 'source = " "') + PRICES + BASIC,
+            "feed_in.source: missing",
+        ),
+        (
+            FEED_IN.replace('source = "§ 48 EEG 2023"\n', "") + PRICES + BASIC,
+            "missing required field `source`",
+        ),
+        (FEED_IN.replace("7.78", '"7,78"') + PRICES + BASIC, "`$.feed_in.ct_per_kwh`"),
+        (FEED_IN + "kwp_max = 10\n" + PRICES + BASIC, "unknown field `kwp_max`"),
     ],
 )
 def test_broken_files_are_refused_naming_file_and_field(tmp_path: Path, text: str, message: str) -> None:

@@ -12,7 +12,7 @@ DOMAINS = ("lighting", "wifi", "energy", "water", "heat", "waste", "traffic")
 EXPECTED = {
     "street_light": ("lighting", {"dim_level": "%", "fault": "1"}),
     "wifi_hotspot": ("wifi", {"logins": "{logins}", "data_volume": "GBy", "unique_visitors": "{visitors}"}),
-    "household_meter": ("energy", {"energy": "Wh"}),
+    "household_meter": ("energy", {"energy": "Wh", "feed_in": "Wh"}),
     "substation": ("energy", {"load": "kW"}),
     "water_pressure_sensor": ("water", {"pressure": "bar"}),
     "water_flow_sensor": ("water", {"flow": "m3/h"}),

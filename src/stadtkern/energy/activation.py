@@ -1,8 +1,9 @@
 """Meter activation: one-time codes that make a household the owner of its meter's personal Datastream.
 
 The utility prints a code on a letter to the meter's address; whoever holds the letter (the household)
-enters it on its energy page and becomes the owner of the meter's ``energy`` Datastream (SensorThings
-access ``personal``: the owner and staff of the operating organisation). Rules:
+enters it on its energy page and becomes the owner of the meter's ``energy`` Datastream and, with a PV
+system, its ``feed_in`` Datastream (SensorThings access ``personal``: the owner and staff of the operating
+organisation). Rules:
 
 - codes are random (12 characters without look-alikes such as 0/O and 1/I), valid for 90 days, stored
   only as a keyed hash (HMAC with the installation's secret); a new code for a meter replaces its older
@@ -27,6 +28,7 @@ from stadtkern.core.audit.services import record
 from stadtkern.core.errors import DomainError
 from stadtkern.core.i18n import gettext as _
 from stadtkern.core.security import keyed_hash
+from stadtkern.energy.asset_types import CONSUMPTION, FEED_IN
 from stadtkern.energy.models import ActivationAttempt, ActivationCode
 from stadtkern.sensorthings import models as m
 from stadtkern.twin.models import ASSET_DATASTREAMS, ASSETS
@@ -38,7 +40,7 @@ MAX_FAILED = 5
 FAILED_WINDOW = timedelta(minutes=15)
 HASH_PURPOSE = "energy-activation-code"
 METER_TYPE = "household_meter"
-METER_STREAM = "energy"
+METER_STREAM = CONSUMPTION
 
 
 class ActivationError(DomainError):
@@ -64,6 +66,13 @@ class Meter:
     datastream_id: int
     owner_user_id: int | None
     organisation: str | None
+    # The feed-in Datastream (OBIS 2.8.0) of a household with a PV system; None: the meter has none.
+    feed_in_id: int | None = None
+
+    @property
+    def datastream_ids(self) -> list[int]:
+        """Every Datastream of the meter (consumption, and feed-in where there is one)."""
+        return [self.datastream_id] + ([self.feed_in_id] if self.feed_in_id is not None else [])
 
 
 def normalise(code: str) -> str:
@@ -100,7 +109,23 @@ async def find_meter(session: AsyncSession, meter_code: str) -> Meter | None:
     ).first()
     if row is None:
         return None
-    return Meter(row.code, row.name, int(row.datastream_id), row.owner_user_id, row.organisation)
+    feed_in = (await _feed_ins(session, [row.code])).get(row.code)
+    return Meter(row.code, row.name, int(row.datastream_id), row.owner_user_id, row.organisation, feed_in)
+
+
+async def _feed_ins(session: AsyncSession, codes: list[str], owner: int | None = None) -> dict[str, int]:
+    """Meter code -> its feed-in Datastream (only those ``owner`` owns, when given)."""
+    if not codes:
+        return {}
+    query = (
+        select(ASSETS.c.code, ASSET_DATASTREAMS.c.datastream_id)
+        .join(ASSET_DATASTREAMS, ASSET_DATASTREAMS.c.asset_id == ASSETS.c.id)
+        .join(m.DATASTREAMS, m.DATASTREAMS.c.id == ASSET_DATASTREAMS.c.datastream_id)
+        .where(ASSETS.c.code.in_(codes), ASSETS.c.type_key == METER_TYPE, ASSET_DATASTREAMS.c.key == FEED_IN)
+    )
+    if owner is not None:
+        query = query.where(m.DATASTREAMS.c.owner_user_id == owner)
+    return {row.code: int(row.datastream_id) for row in (await session.execute(query)).all()}
 
 
 async def issue_code(
@@ -198,8 +223,11 @@ async def redeem(session: AsyncSession, user: User, code: str, *, secret_key: st
         raise ActivationError(problem or "", "code")
     row.used_at = now
     row.used_by_user_id = user_id
+    # The household owns all of its meter's Datastreams: consumption and, with a PV system, feed-in.
+    current = await find_meter(session, row.meter_code)
+    stream_ids = current.datastream_ids if current is not None else [row.datastream_id]
     await session.execute(
-        update(m.DATASTREAMS).where(m.DATASTREAMS.c.id == row.datastream_id).values(owner_user_id=user_id)
+        update(m.DATASTREAMS).where(m.DATASTREAMS.c.id.in_(stream_ids)).values(owner_user_id=user_id)
     )
     await session.flush()
     await record(
@@ -237,7 +265,11 @@ async def meters_of(session: AsyncSession, user_id: int) -> list[Meter]:
             .order_by(ASSETS.c.code)
         )
     ).all()
-    return [Meter(r.code, r.name, int(r.datastream_id), r.owner_user_id, r.organisation) for r in rows]
+    feed_ins = await _feed_ins(session, [r.code for r in rows], owner=user_id)
+    return [
+        Meter(r.code, r.name, int(r.datastream_id), r.owner_user_id, r.organisation, feed_ins.get(r.code))
+        for r in rows
+    ]
 
 
 async def meter_of(session: AsyncSession, user_id: int, meter_code: str) -> Meter | None:

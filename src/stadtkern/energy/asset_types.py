@@ -7,13 +7,18 @@ from datetime import timedelta
 from stadtkern.contracts import AssetType, DatastreamType, ObservedPropertyRef, Units
 from stadtkern.core.i18n import lazy_gettext as _l
 
+CONSUMPTION = "energy"  # drawn from the grid (OBIS 1.8.0)
+FEED_IN = "feed_in"  # fed into the grid (OBIS 2.8.0)
+PV_PROPERTY = "pv_kwp"  # a household's PV system, peak power in kWp
+
 HOUSEHOLD_METER = AssetType(
     key="household_meter",
     title=_l("Intelligenter Stromzähler (Haushalt)"),
     domain="energy",
     kind="meter",
     purpose=_l(
-        "Den Stromverbrauch eines Haushalts für die Abrechnung und für den eigenen Tarifvergleich messen. "
+        "Den Stromverbrauch (und bei einer Solaranlage die Einspeisung) eines Haushalts für die Abrechnung "
+        "und für den eigenen Tarifvergleich messen. "
         "Sichtbar nur für den Haushalt selbst und das Personal des Netzbetreibers; jeder Zugriff des "
         "Personals wird protokolliert."
     ),
@@ -33,6 +38,20 @@ HOUSEHOLD_METER = AssetType(
             unit=Units.WATT_HOUR,
             value_range=(0.0, 5000.0),
             interval=timedelta(minutes=15),
+        ),
+        # Only meters of households with a PV system (property pv_kwp): the energy fed into the grid.
+        DatastreamType(
+            key=FEED_IN,
+            name=_l("Einspeisung"),
+            observed_property=ObservedPropertyRef(
+                "Eingespeiste elektrische Wirkarbeit",
+                "http://qudt.org/vocab/quantitykind/ActiveEnergy",
+                "in das Netz eingespeiste Energie je 15 Minuten (OBIS 2.8.0)",
+            ),
+            unit=Units.WATT_HOUR,
+            value_range=(0.0, 5000.0),
+            interval=timedelta(minutes=15),
+            only_with=PV_PROPERTY,
         ),
     ),
 )

@@ -1,6 +1,7 @@
 """The energy module in the privacy center: a household's meters, their readings and its activations.
 
-Export: every meter whose Datastream the account owns, with all its stored readings, and the activation
+Export: every meter whose Datastream the account owns, with all its stored readings (consumption, and the
+feed-in of a PV system), and the activation
 codes it redeemed (when, which meter) and its activation attempts. Erasure: the account stops being the
 owner of its meters (they fall back to the operating utility), redeemed codes lose the link to the account
 and the attempts are deleted. The readings themselves stay with the metering operator, who must keep them
@@ -31,6 +32,17 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+async def _readings(session: AsyncSession, datastream_id: int) -> list[list[Any]]:
+    rows = (
+        await session.execute(
+            select(m.OBSERVATIONS.c.phenomenon_time, m.OBSERVATIONS.c.result_number)
+            .where(m.OBSERVATIONS.c.datastream_id == datastream_id)
+            .order_by(m.OBSERVATIONS.c.phenomenon_time)
+        )
+    ).all()
+    return [[_iso(t), v] for t, v in rows]
+
+
 class EnergyPrivacy:
     name: ClassVar = "energy"
     title: ClassVar = _l("Stromzähler und Verbrauchsdaten")
@@ -39,21 +51,16 @@ class EnergyPrivacy:
     async def export(self, session: AsyncSession, user_id: int) -> dict[str, Any]:
         meters = []
         for meter in await meters_of(session, user_id):
-            rows = (
-                await session.execute(
-                    select(m.OBSERVATIONS.c.phenomenon_time, m.OBSERVATIONS.c.result_number)
-                    .where(m.OBSERVATIONS.c.datastream_id == meter.datastream_id)
-                    .order_by(m.OBSERVATIONS.c.phenomenon_time)
-                )
-            ).all()
-            meters.append(
-                {
-                    "meter": meter.code,
-                    "name": meter.name,
-                    "unit": "Wh je 15 Minuten (Zeitpunkt: Ende der Viertelstunde, UTC)",
-                    "readings": [[_iso(t), v] for t, v in rows],
-                }
-            )
+            entry: dict[str, Any] = {
+                "meter": meter.code,
+                "name": meter.name,
+                "unit": "Wh je 15 Minuten (Zeitpunkt: Ende der Viertelstunde, UTC)",
+                "readings": await _readings(session, meter.datastream_id),
+            }
+            if meter.feed_in_id is not None:
+                # OBIS 2.8.0: what the household's PV system fed into the grid.
+                entry["feed_in_readings"] = await _readings(session, meter.feed_in_id)
+            meters.append(entry)
         codes = (
             await session.scalars(select(ActivationCode).where(ActivationCode.used_by_user_id == user_id))
         ).all()
@@ -78,7 +85,7 @@ class EnergyPrivacy:
         if meters:
             await session.execute(
                 update(m.DATASTREAMS)
-                .where(m.DATASTREAMS.c.id.in_([meter.datastream_id for meter in meters]))
+                .where(m.DATASTREAMS.c.id.in_([ds for meter in meters for ds in meter.datastream_ids]))
                 .values(owner_user_id=None)
             )
             report.anonymised.append(f"{len(meters)} meter link(s)")

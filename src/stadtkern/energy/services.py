@@ -38,6 +38,12 @@ class TariffCheck:
     # Why the dynamic tariff could not be computed (no or missing prices), else None.
     dynamic_problem: str | None
     flexible: FlexibleSaving | None
+    # A household with a PV system: the energy it fed in (measured quarter hours only) and how many
+    # quarter hours of feed-in are missing; None: the meter has no feed-in.
+    feed_in_kwh: float | None = None
+    feed_in_missing: int = 0
+    # The feed-in energy at the city profile's feed-in rate (tariffs.toml [feed_in]), if it names one.
+    feed_in_eur: float | None = None
 
     @property
     def best(self) -> TariffCost | None:
@@ -83,6 +89,26 @@ async def tariff_check(
     saving = None
     if flexible is not None and dynamic is not None and problem is None:
         saving = flexible_saving(series.ends, dynamic_prices(dynamic, day_ahead), flexible, timezone)
+    feed_in_kwh: float | None = None
+    feed_in_missing = 0
+    feed_in_eur: float | None = None
+    if meter.feed_in_id is not None:
+        # The supply maths above use only what was drawn from the grid; feed-in is reported beside it.
+        fed = await consumption.read_series(session, meter.feed_in_id, start, end)
+        feed_in_kwh = float(np.nansum(fed.kwh))
+        feed_in_missing = len(fed.kwh) - fed.measured
+        if book.feed_in is not None:
+            feed_in_eur = feed_in_kwh * book.feed_in.ct_per_kwh / 100.0
     return TariffCheck(
-        start, end, days, series.coverage, len(series.kwh) - series.measured, costs, problem, saving
+        start,
+        end,
+        days,
+        series.coverage,
+        len(series.kwh) - series.measured,
+        costs,
+        problem,
+        saving,
+        feed_in_kwh,
+        feed_in_missing,
+        feed_in_eur,
     )

@@ -4,7 +4,10 @@ A household meter reports the energy of each quarter hour (Wh, stamped with the 
 its yearly consumption (property ``annual_kwh``, otherwise a plausible size between 1,400 and 5,000 kWh)
 spread over the year by the BDEW household profile, H25 (2025, demandlib's ``H25``) or the classic H0
 (property ``profile``; otherwise half the households each), with random variation per quarter hour that
-averages out over the year. A substation reports its load (kW): the households behind it on H25 plus a
+averages out over the year. A household with a PV system (property ``pv_kwp``) also reports its feed-in
+(Wh per quarter hour): production (the grid study's clear-sky shape times the day's weather) minus its own
+use in that quarter hour, at least 0; its consumption stream is then only what it draws from the grid.
+A substation reports its load (kW): the households behind it on H25 plus a
 commercial share on G25, with little noise (many consumers average out); with the property ``peak_kw`` it is
 scaled so that the year's highest quarter hour reaches that peak.
 
@@ -28,6 +31,8 @@ from demandlib import bdew
 from demandlib.bdew import elec_slp
 from pandas.errors import Pandas4Warning
 
+from stadtkern.energy.asset_types import CONSUMPTION, FEED_IN, PV_PROPERTY
+from stadtkern.energy.grid.scenarios import pv_kw_per_kwp
 from stadtkern.simulator import randomness
 from stadtkern.simulator.base import DailyGenerator
 from stadtkern.simulator.protocol import Asset, SimulationContext
@@ -38,6 +43,10 @@ METER_SIGMA = 0.45  # log-normal spread of a household's quarter-hour energy aro
 SUBSTATION_SIGMA = 0.03
 HOUSEHOLD_KWH = 2800.0  # mean yearly consumption of the households behind a substation
 HOURS_PER_YEAR = 8760.0
+# PV weather: the day's clearness is 0.1 + 0.9 u^WEATHER_EXPONENT (u uniform per day); with the clouds per
+# quarter hour a system yields about 900 kWh per kWp a year (clear sky: 1,250), as on the Lower Rhine.
+WEATHER_EXPONENT = 0.4
+CLOUD_SPREAD = 0.4
 _SELP = Path(elec_slp.__file__).resolve().parent / "bdew_data" / "selp_series.csv"
 # BDEW seasons of the classic profiles (demandlib's defaults): (first month, day, last month, day).
 _SEASONS = (
@@ -120,14 +129,47 @@ def profile_of(asset: Asset, seed: int) -> str:
     return "H25" if randomness.uniform(seed, asset.code, "profile") < 0.5 else "H0"
 
 
+def pv_kwp(asset: Asset) -> float:
+    """The household's PV system (kWp, property ``pv_kwp``); 0: none (the meter has no feed-in stream)."""
+    given = asset.properties.get(PV_PROPERTY)
+    if isinstance(given, int | float) and not isinstance(given, bool) and given > 0:
+        return float(given)
+    return 0.0
+
+
+def clearness(seed: int, day: date) -> float:
+    """The day's weather over the city (shared by every household): 0.1 (overcast) to 1 (clear sky)."""
+    return 0.1 + 0.9 * float(randomness.uniform(seed, "pv-weather", day) ** WEATHER_EXPONENT)
+
+
+def pv_wh(kwp: float, grid: Day, seed: int, rng: np.random.Generator) -> np.ndarray:
+    """Wh produced in each quarter hour of the grid (stamped with its end): the clear-sky shape of the grid
+    study times the day's clearness, with passing clouds per quarter hour (fewer on clear days)."""
+    ends = np.array([t.replace(tzinfo=None) for t in grid.times], dtype="datetime64[s]")
+    clear_kw = pv_kw_per_kwp(ends - np.timedelta64(15, "m"))
+    k = clearness(seed, grid.day)
+    clouds = np.clip(k + (1.0 - k) * CLOUD_SPREAD * rng.standard_normal(SLOTS), 0.05, 1.0)
+    result: np.ndarray = kwp * clear_kw * clouds * 250.0  # kW for a quarter hour = kWh / 4 -> Wh
+    return result
+
+
 class HouseholdMeters(DailyGenerator):
+    """Consumption (``energy``, drawn from the grid) and, with a PV system, ``feed_in``: the production
+    beyond the household's own use in that quarter hour; what it uses itself is not drawn from the grid
+    (self-consumption, which the meter does not see)."""
+
     asset_type = "household_meter"
     gaps_per_day = 1 / 180
 
     def day(self, asset: Asset, grid: Day, context: SimulationContext) -> Mapping[str, np.ndarray]:
         expected = annual_kwh(asset, context.seed) * 1000.0 * shares(profile_of(asset, context.seed), grid)
-        noise = self.day_rng(asset, grid, context).lognormal(-(METER_SIGMA**2) / 2, METER_SIGMA, SLOTS)
-        return {"energy": expected * noise}
+        rng = self.day_rng(asset, grid, context)
+        use = expected * rng.lognormal(-(METER_SIGMA**2) / 2, METER_SIGMA, SLOTS)
+        kwp = pv_kwp(asset)
+        if not kwp:
+            return {CONSUMPTION: use}
+        produced = pv_wh(kwp, grid, context.seed, rng)
+        return {CONSUMPTION: np.maximum(use - produced, 0.0), FEED_IN: np.maximum(produced - use, 0.0)}
 
 
 class Substations(DailyGenerator):

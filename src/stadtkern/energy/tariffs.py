@@ -2,7 +2,8 @@
 
 Three kinds: the basic supply (Grundversorgung) and fixed tariffs (monthly base price and price per kWh,
 both gross), and a dynamic tariff as § 41a EnWG requires (per quarter hour the day-ahead price plus the
-supplier's margin and the surcharges, all net, then VAT; plus a gross monthly base price). The loader
+supplier's margin and the surcharges, all net, then VAT; plus a gross monthly base price). Optionally the
+feed-in remuneration for households with a PV system (``[feed_in]``, ct/kWh with its source). The loader
 refuses a file with a missing, unknown or wrong field and names the file and the field.
 """
 
@@ -67,9 +68,20 @@ class PriceSource(msgspec.Struct, forbid_unknown_fields=True):
     datastream_name: str
 
 
+class FeedIn(msgspec.Struct, forbid_unknown_fields=True):
+    """What the grid operator pays for energy fed in (EEG Einspeisevergütung), one reference rate."""
+
+    name: str
+    ct_per_kwh: float
+    # Where the rate comes from (law, publication, the systems it applies to): shown with the value.
+    source: str
+    demo: bool
+
+
 class _TariffsFile(msgspec.Struct, forbid_unknown_fields=True):
     prices: PriceSource
     tariffs: list[Tariff]
+    feed_in: FeedIn | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,7 @@ class TariffBook:
     prices: PriceSource
     tariffs: tuple[Tariff, ...]
     source: Path
+    feed_in: FeedIn | None = None
 
     @property
     def basic(self) -> Tariff:
@@ -124,6 +137,13 @@ def _problems(book: _TariffsFile) -> list[str]:
                 problems.append(f"{where}.surcharges: missing (network charges, levies, electricity tax)")
             if tariff.data != "quarter_hourly":
                 problems.append(f'{where}.data: a dynamic tariff needs "quarter_hourly" data')
+    if book.feed_in is not None:
+        if not 0 <= book.feed_in.ct_per_kwh < 100:
+            problems.append("feed_in.ct_per_kwh: must be between 0 and 100")
+        if not book.feed_in.source.strip():
+            problems.append("feed_in.source: missing (where the rate comes from)")
+        if not book.feed_in.name.strip():
+            problems.append("feed_in.name: must not be empty")
     if sum(1 for t in book.tariffs if t.kind == "basic") != 1:
         problems.append('tariffs: exactly one tariff of kind "basic" (the Grundversorgung) is needed')
     if sum(1 for t in book.tariffs if t.kind == "dynamic") > 1:
@@ -146,7 +166,7 @@ def load_tariffs(file: Path) -> TariffBook:
     problems = _problems(book)
     if problems:
         raise ConfigError(f"{file}: {problems[0]}")
-    return TariffBook(book.prices, tuple(book.tariffs), file)
+    return TariffBook(book.prices, tuple(book.tariffs), file, book.feed_in)
 
 
 @lru_cache(maxsize=8)

@@ -121,6 +121,11 @@ async def overview(request: AnyRequest) -> Template:
     async with rt.sessions() as db:
         year = await consumption.read_series(db, meter.datastream_id, year_start, year_end)
         series = await consumption.read_series(db, meter.datastream_id, start, end)
+        fed = (
+            await consumption.read_series(db, meter.feed_in_id, start, end)
+            if meter.feed_in_id is not None
+            else None
+        )
     # The comparison household over the same quarter hours: sized on the last 12 months.
     standard = consumption.standard_household(year, zone, profile) if year.measured else None
     scale = float(standard.sum()) if standard is not None else 0.0
@@ -130,6 +135,8 @@ async def overview(request: AnyRequest) -> Template:
         year_shares = consumption.profile_shares(year.ends, zone, profile).sum()
         period_profile = shares / year_shares * scale
     buckets = consumption.buckets(series, zone, by, period_profile, until=now)
+    # A household with a PV system: the feed-in per period on the same quarter hours (None: no PV).
+    feed_in = consumption.buckets(fed, zone, by, until=now) if fed is not None else None
     peaks = consumption.peaks(year, standard, zone) if standard is not None else None
     chart = {
         "labels": [b.short for b in buckets],
@@ -140,6 +147,9 @@ async def overview(request: AnyRequest) -> Template:
         "ownLabel": _("Ihr Verbrauch"),
         "profileLabel": _("Standardprofil %(name)s", name=profile),
     }
+    if feed_in is not None:
+        chart["feedIn"] = [None if b.empty else round(b.kwh, 3) for b in feed_in]
+        chart["feedInLabel"] = _("Ihre Einspeisung")
     previous, following = _neighbours(view, day)
     return await render(
         request,
@@ -155,6 +165,10 @@ async def overview(request: AnyRequest) -> Template:
         buckets=buckets,
         total=sum(b.kwh for b in buckets),
         missing=sum(b.missing for b in buckets),
+        rows=_rows(buckets, feed_in),
+        feed_in=feed_in,
+        feed_in_total=sum(b.kwh for b in feed_in) if feed_in is not None else 0.0,
+        feed_in_missing=sum(b.missing for b in feed_in) if feed_in is not None else 0,
         peaks=peaks,
         year=year,
         errors=errors,
@@ -167,6 +181,15 @@ async def overview(request: AnyRequest) -> Template:
         notice=_notices().get(params.get("hinweis") or ""),
         contact=rt.city.contacts.get("energy"),
     )
+
+
+def _rows(
+    buckets: list[consumption.Bucket], feed_in: list[consumption.Bucket] | None
+) -> list[tuple[consumption.Bucket, consumption.Bucket | None]]:
+    """Table rows: each period's consumption with its feed-in (None: the meter has no feed-in)."""
+    if feed_in is None:
+        return [(b, None) for b in buckets]
+    return list(zip(buckets, feed_in, strict=True))
 
 
 def _neighbours(view: str, day: date) -> tuple[date, date]:

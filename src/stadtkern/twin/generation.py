@@ -3,7 +3,8 @@
 Per asset type and Stadtbezirk, ``round(per_km2 × area × weight × scale)`` assets are placed uniformly at
 random inside the Stadtbezirk's shape. Each (type, Stadtbezirk) draws from its own generator seeded with
 (seed, type, district), so the n-th asset is the same whatever the scale: a larger scale keeps every asset
-of a smaller one and adds more. An asset's properties are drawn from a generator seeded with its code.
+of a smaller one and adds more. An asset's properties are drawn from a generator seeded with its code; a property with a share (``shares``)
+is kept for that share of the assets only, decided per asset by a generator of its own.
 """
 
 from __future__ import annotations
@@ -81,6 +82,10 @@ def plan_assets(
                 lon, lat = _point_in(district, rng)
                 code = asset_code(type_key, district.code, number)
                 properties = draw_properties(spec.properties, seeded(profile.seed, code))
+                for name, share in spec.shares.items():
+                    # Its own generator per property: the other properties stay as they were drawn.
+                    if seeded(profile.seed, code, "share", name).random() >= share:
+                        properties.pop(name, None)
                 ortsteil = profile.ortsteil_at(lon, lat, district.code)
                 if ortsteil is not None:
                     properties["ortsteil"] = ortsteil.code
@@ -130,6 +135,8 @@ def plan_assets(
             rng = seeded(profile.seed, code)
             lon, lat = household.location if household.location is not None else _point_in(district, rng)
             properties = draw_properties(spec.properties, rng)
+            for name in spec.shares:
+                properties.pop(name, None)  # a demo household has such a property only when it names it
             properties.update(household.properties)
             properties["demo_household"] = True
             planned.append(

@@ -64,6 +64,9 @@ class TypeSpec(msgspec.Struct, forbid_unknown_fields=True):
     organisation: str = ""
     # name -> [low, high] (a uniform number; integers if both are integers) or a list of choices.
     properties: dict[str, list[Any]] = msgspec.field(default_factory=dict)
+    # name -> share (0..1): only this share of the generated assets gets the property (drawn per asset);
+    # the others lack it (e.g. ``pv_kwp``: the households with a PV system).
+    shares: dict[str, float] = msgspec.field(default_factory=dict)
     # A TOML file of fixed, named places of this type (e.g. the WLAN hotspots).
     places: str = ""
 
@@ -317,6 +320,11 @@ def _load(city: CityProfile, directory: Path) -> TwinProfile:
         for name, choices in spec.properties.items():
             if not choices:
                 raise ConfigError(f"{twin_path}: types.{type_key}.properties.{name}: give a range or choices")
+        for name, share in spec.shares.items():
+            if name not in spec.properties:
+                raise ConfigError(f"{twin_path}: types.{type_key}.shares.{name}: not among the properties")
+            if not 0.0 <= share <= 1.0:
+                raise ConfigError(f"{twin_path}: types.{type_key}.shares.{name}: must be between 0 and 1")
     for household in profile.demo_households:
         if household.district not in {d.code for d in stadtbezirke}:
             raise ConfigError(f"{twin_path}: demo household {household.key}: unknown Stadtbezirk")

@@ -1,6 +1,7 @@
 """Provisioning: the profile's assets into the registry and into SensorThings, idempotently.
 
-Each asset becomes a SensorThings Thing with its Location and one Datastream per Datastream of its type,
+Each asset becomes a SensorThings Thing with its Location and one Datastream per Datastream of its type
+(those with ``only_with`` only where the asset's property says so),
 with a Sensor per asset type and ObservedProperties shared by name and definition. Sensors and
 ObservedProperties are created through the SensorThings store's own write path
 (``sensorthings.store.write.create``); the thousands of Things and Datastreams through ``sta_bulk``,
@@ -135,6 +136,8 @@ async def provision(
         asset_type = types[row.type_key]
         owner = owner_by_code.get(row.code)
         for stream in asset_type.datastreams:
+            if not stream.present_for(row.properties):
+                continue  # e.g. a meter's feed-in where there is no PV system
             known = streams[row.id].get(stream.key)
             if known is not None and known in live_streams:
                 continue

@@ -163,7 +163,7 @@ async def test_a_meter_page_is_for_its_owner_and_audited_staff(city: City) -> No
     mine = await read(city.owner)
     assert mine.personal
     assert mine.owner_user_id == city.owner.id
-    assert [s.key for s in mine.streams] == ["energy"]
+    assert [s.key for s in mine.streams] == ["energy", "feed_in"]  # demo-1 has a PV system
     assert await audit() == []  # the owner reading their own data is no staff read
 
     await read(city.stadtwerke)

@@ -44,8 +44,9 @@ async def test_register_lists_every_type_with_the_retention_actually_enforced(
         if key != "street_light":
             streams = sum(len(r.datastreams) for r in records if r.type_key == key)
             assert kind.retention == [services.EnforcedRetention(types[key].retention.days, streams)]
+    # Consumption for every meter, feed-in for those with a PV system.
     assert kinds["household_meter"].access == {
-        "personal": sum(1 for r in records if r.type_key == "household_meter")
+        "personal": sum(len(r.datastreams) for r in records if r.type_key == "household_meter")
     }
     assert kinds["wifi_hotspot"].access == {"public": 12 * 3}
 

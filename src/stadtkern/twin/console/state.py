@@ -56,7 +56,9 @@ def state_of(asset_type: AssetType, readings: Mapping[str, tuple[bool, float | N
     fault = readings.get(FAULT_KEY)
     if fault is not None and fault[0] and fault[1] == 1 and any(s.key == FAULT_KEY for s in streams):
         return FAULT
-    if any(not readings.get(stream.key, (False, None))[0] for stream in streams):
+    # A stream only some assets have (``only_with``, a meter's feed-in) counts where it has readings.
+    expected = [s for s in streams if not s.only_with or s.key in readings]
+    if any(not readings.get(stream.key, (False, None))[0] for stream in expected):
         return NO_DATA
     if asset_type.kind == "actuator":
         primary = next((s for s in streams if s.key != FAULT_KEY), None)

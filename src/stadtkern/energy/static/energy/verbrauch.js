@@ -1,5 +1,6 @@
 // Draws the consumption chart from the JSON in #verbrauch-daten with uPlot (bars: the household,
-// line: the standard load profile). Missing values are null: uPlot leaves them out (a gap).
+// line: the standard load profile, dashed green line: the feed-in of a PV system where there is one).
+// Missing values are null: uPlot leaves them out (a gap).
 (function () {
   "use strict";
   function draw() {
@@ -36,8 +37,18 @@
         { label: data.profileLabel, stroke: "#b35900", width: 2, points: { show: false } }
       ]
     };
+    var columns = [xs, data.own, data.profile];
+    if (data.feedIn) {
+      // Feed-in of a PV system: its own colour, dashed and with points, so that colour is
+      // not the only cue; nulls (gaps) are not bridged.
+      opts.series.push({
+        label: data.feedInLabel, stroke: "#1a7f37", width: 2, dash: [8, 4],
+        points: { show: xs.length <= 31, size: 7, fill: "#1a7f37" }, spanGaps: false
+      });
+      columns.push(data.feedIn);
+    }
     holder.textContent = "";
-    var plot = new uPlot(opts, [xs, data.own, data.profile], holder);
+    var plot = new uPlot(opts, columns, holder);
     var resize = function () { plot.setSize({ width: available(), height: 280 }); };
     if (typeof ResizeObserver !== "undefined") {
       new ResizeObserver(resize).observe(holder.parentElement);
