@@ -150,14 +150,15 @@ async def test_the_job_runs_only_where_the_demo_city_lives(
     from stadtkern.energy import plugin
     from tests.conftest import make_settings
 
-    assert (
-        plugin.stadtkern_periodic_jobs(make_settings(rt.settings.database_url, data_dir, simulator="false"))
-        == []
+    # (The grid studies' sweep runs everywhere: tests/energy/grid/test_grid_stale.py.)
+    without = plugin.stadtkern_periodic_jobs(
+        make_settings(rt.settings.database_url, data_dir, simulator="false")
     )
+    assert [job.kind for job in without] == ["energy.grid_study_sweep"]
     wanted = plugin.stadtkern_periodic_jobs(
         make_settings(rt.settings.database_url, data_dir, simulator="true")
     )
-    assert [job.kind for job in wanted] == ["energy.demo_prices"]
+    assert [job.kind for job in wanted] == ["energy.demo_prices", "energy.grid_study_sweep"]
     # The runner of an app where the simulator is on enqueues it at once and writes the year.
     living = loop_safe_app(make_settings(rt.settings.database_url, data_dir, simulator="true"), clock)
     await JobRunner(living.state.runtime).run_until_idle()

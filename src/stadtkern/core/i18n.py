@@ -16,6 +16,7 @@ from typing import Any
 
 from babel.dates import format_datetime
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import LazyProxy
 
 from stadtkern.core.clock import BERLIN
@@ -122,3 +123,20 @@ def format_local(dt: datetime | None, fmt: str = "medium") -> str:
     if dt is None:
         return ""
     return format_datetime(dt, format=fmt, tzinfo=BERLIN, locale=current_locale())
+
+
+def format_number(
+    value: float | int | None, digits: int = 2, *, trim: bool = False, sign: bool = False
+) -> str:
+    """A number in the current locale's format ("62,71" in German, "62.71" in English).
+
+    ``digits`` decimals (trailing zeros dropped with ``trim``), thousands grouped; ``sign`` writes "+"
+    before positive numbers (differences). None becomes "–". The Jinja filter ``number`` calls this.
+    """
+    if value is None:
+        return "–"
+    decimals = ("." + ("#" if trim else "0") * digits) if digits > 0 else ""
+    pattern = "#,##0" + decimals
+    if sign:
+        pattern = f"+{pattern};-{pattern}"
+    return str(format_decimal(value, format=pattern, locale=current_locale()))

@@ -79,10 +79,12 @@ def stadtkern_job_kinds() -> Sequence[JobKind]:
 
 @hookimpl
 def stadtkern_periodic_jobs(settings: Settings) -> Sequence[PeriodicJob]:
+    from stadtkern.energy.grid import jobs as grid_jobs
     from stadtkern.simulator.settings import simulator_in_app
 
     # Demo prices follow the simulated city: only where the app keeps the demo city alive.
-    return [PeriodicJob(jobs.DEMO_PRICES, timedelta(hours=1))] if simulator_in_app(settings) else []
+    demo = [PeriodicJob(jobs.DEMO_PRICES, timedelta(hours=1))] if simulator_in_app(settings) else []
+    return [*demo, *grid_jobs.PERIODIC_JOBS]
 
 
 @hookimpl

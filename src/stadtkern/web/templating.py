@@ -10,7 +10,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from litestar import Request
 from litestar.response import Template
 
-from stadtkern.core.i18n import LOCALES, current_locale, format_local, ntranslate, translate
+from stadtkern.core.i18n import LOCALES, current_locale, format_local, format_number, ntranslate, translate
 from stadtkern.web.auth import current_user
 from stadtkern.web.runtime import runtime_of
 
@@ -28,6 +28,7 @@ def create_environment(template_dirs: Sequence[Path]) -> Environment:
     )
     env.install_gettext_callables(translate, ntranslate, newstyle=True)  # type: ignore[attr-defined]
     env.filters["localtime"] = format_local
+    env.filters["number"] = format_number
     env.globals["locales"] = LOCALES
     env.globals["current_locale"] = current_locale
     return env

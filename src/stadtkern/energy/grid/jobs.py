@@ -1,5 +1,6 @@
-"""The background job of a grid study: runs the power flows, reports progress per simulated week, stores
-the results (or the error) on the study's row."""
+"""The background jobs of grid studies: one runs a study's power flows, reports progress per simulated
+week and stores the results (or the error) on the study's row; the periodic sweep marks studies failed
+whose job was given up (see stale.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from stadtkern.contracts import JobKind
+from stadtkern.contracts import JobKind, PeriodicJob
 from stadtkern.core.jobs.context import JobContext
 from stadtkern.db.engine import lock_for_writing
-from stadtkern.energy.grid import services
+from stadtkern.energy.grid import services, stale
 
 
 async def grid_study_job(context: JobContext, payload: dict[str, Any]) -> None:
@@ -30,7 +31,7 @@ async def grid_study_job(context: JobContext, payload: dict[str, Any]) -> None:
         asyncio.run_coroutine_threadsafe(context.progress(done, total, message), loop).result()
 
     try:
-        result = await services.compute(study, rt.city.city.timezone, report)
+        result = await services.compute(study, rt.city.city.timezone, report, sessions=rt.sessions)
     except Exception as exc:
         async with rt.sessions() as session, session.begin():
             await lock_for_writing(session)
@@ -41,4 +42,16 @@ async def grid_study_job(context: JobContext, payload: dict[str, Any]) -> None:
         await services.store_result(session, study_id, result, rt.clock.now())
 
 
-JOB_KINDS = [JobKind(services.GRID_STUDY, grid_study_job, max_attempts=1, timeout=timedelta(minutes=30))]
+async def sweep_job(context: JobContext, payload: dict[str, Any]) -> None:
+    rt = context.runtime
+    async with rt.sessions() as session, session.begin():
+        await lock_for_writing(session)
+        failed = await stale.fail_abandoned(session, rt.clock.now())
+    await context.progress(1, 1, f"{len(failed)} abandoned grid studies marked failed")
+
+
+JOB_KINDS = [
+    JobKind(services.GRID_STUDY, grid_study_job, max_attempts=1, timeout=timedelta(minutes=30)),
+    JobKind(stale.GRID_STUDY_SWEEP, sweep_job, max_attempts=3, timeout=timedelta(minutes=1)),
+]
+PERIODIC_JOBS = [PeriodicJob(stale.GRID_STUDY_SWEEP, stale.SWEEP_EVERY)]

@@ -1,6 +1,8 @@
 """The grid studies' table: one row per study, its scenario and its summarised results.
 
-No personal data: the study uses standard profiles on SimBench's anonymous loads.
+No personal data: the study uses standard profiles on SimBench's anonymous loads, or (load source
+``meters``) the sum of at least MIN_METERS household meters of the district; only figures computed from that
+sum are stored (the share of quarter hours from meter data, the number of meters), never a household's data.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from stadtkern.db.base import Base
@@ -35,3 +37,9 @@ class GridStudy(Base):
     summary: Mapped[dict[str, Any] | None]
     lines: Mapped[list[dict[str, Any]] | None]
     buses: Mapped[list[dict[str, Any]] | None]
+    # profiles (BDEW standard load profiles) | meters (the district's aggregated household meter data)
+    load_source: Mapped[str] = mapped_column(String(16), default="profiles", server_default="profiles")
+    # Load source meters: share of quarter hours whose household loads came from meter data (0..1) and
+    # the number of household meters in the district when the study ran.
+    meter_share: Mapped[float | None] = mapped_column(Float)
+    meter_count: Mapped[int | None]

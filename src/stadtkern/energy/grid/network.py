@@ -12,7 +12,9 @@ from functools import lru_cache
 from typing import Any
 
 GRID_CODE = "1-LV-semiurb4--0-sw"
-DISTRICT_CODE = "600"  # Rheinhausen (cities/duisburg/districts.toml)
+# Rheinhausen (cities/duisburg/districts.toml): the one place that names the grid's district; its household
+# meters feed the load source "meters" (meter_loads.py), and each study stores it as district_code.
+DISTRICT_CODE = "600"
 
 
 @lru_cache(maxsize=2)

@@ -54,3 +54,15 @@ def compare(base: dict[str, Any], scenario: dict[str, Any]) -> list[Change]:
     """The summary figures of a scenario against the base case's."""
     figures = ("max_line_loading", "overloaded_lines", "hours_over_100", "min_vm_pu", "violation_steps")
     return [Change(f, float(base[f]), float(scenario[f])) for f in figures]
+
+
+def loading_series(lines: list[dict[str, Any]], base: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """The chart's data: every line's highest loading (%), highest first, and the base case's loading of
+    the same line in the same order (None without a base case; a line missing there is None)."""
+    ordered = sorted(lines, key=lambda row: (-row["max_loading"], row["name"]))
+    by_name = {row["name"]: row["max_loading"] for row in base or []}
+    return {
+        "names": [row["name"] for row in ordered],
+        "scenario": [row["max_loading"] for row in ordered],
+        "base": None if base is None else [by_name.get(row["name"]) for row in ordered],
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,11 +11,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stadtkern.core.i18n import gettext as _
 from stadtkern.core.jobs.queue import enqueue
-from stadtkern.energy.grid import network, results
+from stadtkern.energy.grid import meter_loads, network, results
 from stadtkern.energy.grid.models import GridStudy
 from stadtkern.energy.grid.scenarios import Scenario, ScenarioError, parse_scenario
 from stadtkern.energy.grid.study import StudyResult, run_study
@@ -28,6 +29,7 @@ class StudyRequest:
     scenario: Scenario
     start: datetime
     days: int
+    load_source: str = meter_loads.PROFILES
 
     @property
     def steps(self) -> int:
@@ -35,8 +37,9 @@ class StudyRequest:
 
 
 def parse_request(data: dict[str, Any], timezone: str, today: datetime) -> StudyRequest:
-    """Scenario fields plus ``days`` (1..366) and ``start`` (a local date, default 1 January of last year)."""
-    rest = {k: v for k, v in data.items() if k not in ("days", "start")}
+    """Scenario fields plus ``days`` (1..366), ``start`` (a local date, default 1 January of last year) and
+    ``load_source`` (``profiles``, the default, or ``meters``: the district's aggregated meter data)."""
+    rest = {k: v for k, v in data.items() if k not in ("days", "start", "load_source")}
     scenario = parse_scenario(rest)
     days = data.get("days", 2)
     if isinstance(days, bool) or not isinstance(days, int | str) or not str(days).strip().isdigit():
@@ -54,19 +57,31 @@ def parse_request(data: dict[str, Any], timezone: str, today: datetime) -> Study
             raise ScenarioError("start", _("ist kein Datum (JJJJ-MM-TT)")) from None
         if local.tzinfo is None:
             local = local.replace(tzinfo=zone)
-    return StudyRequest(scenario, local, int(days))
+    source = data.get("load_source") or meter_loads.PROFILES
+    if source not in meter_loads.LOAD_SOURCES:
+        raise ScenarioError(
+            "load_source",
+            _("unbekannte Lastquelle; erlaubt: %(sources)s", sources=", ".join(meter_loads.LOAD_SOURCES)),
+        )
+    return StudyRequest(scenario, local, int(days), str(source))
 
 
 async def create_study(
     session: AsyncSession, request: StudyRequest, now: datetime, *, queue: bool
 ) -> GridStudy:
-    """A new study row; with ``queue`` also its background job (in the same transaction)."""
+    """A new study row; with ``queue`` also its background job (in the same transaction). Meter data is
+    refused (ScenarioError on ``load_source``) when the district has fewer than MIN_METERS meters."""
+    if request.load_source == meter_loads.METERS:
+        if request.start.timestamp() % (15 * 60):
+            raise ScenarioError("start", _("muss für Zählerdaten auf einer vollen Viertelstunde liegen"))
+        await meter_loads.check_district(session, network.DISTRICT_CODE)
     study = GridStudy(
         grid_code=network.GRID_CODE,
         district_code=network.DISTRICT_CODE,
         scenario=request.scenario.as_dict(),
         start=request.start,
         steps=request.steps,
+        load_source=request.load_source,
         status="queued" if queue else "running",
         created_at=now,
     )
@@ -91,6 +106,8 @@ async def store_result(session: AsyncSession, study_id: int, result: StudyResult
             summary=results.summary(result),
             lines=results.line_rows(result),
             buses=results.bus_rows(result),
+            meter_share=result.meter_share,
+            meter_count=result.meters,
         )
     )
 
@@ -104,12 +121,52 @@ async def mark(
     await session.execute(update(GridStudy).where(GridStudy.id == study_id).values(**values))
 
 
+@dataclass(frozen=True)
+class MeterInput:
+    """What the load source "meters" feeds into a study: the average household per step and the number
+    of meters in the district (aggregates only, nothing per household)."""
+
+    household_kwh: Any  # np.ndarray, NaN where fewer than MIN_METERS meters reported
+    meters: int
+
+
+async def meter_input(sessions: async_sessionmaker[AsyncSession], study: GridStudy) -> MeterInput | None:
+    """The district's aggregated meter data over the study's horizon (None for standard profiles)."""
+    if study.load_source != meter_loads.METERS:
+        return None
+    async with sessions() as session:
+        aggregate = await meter_loads.district_aggregate(
+            session, study.district_code, study.start, horizon_end(study)
+        )
+    return MeterInput(aggregate.average_kwh(), aggregate.meters)
+
+
 async def compute(
-    study: GridStudy, timezone: str, progress: Callable[[int, int], None] | None = None
+    study: GridStudy,
+    timezone: str,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
+    meters: MeterInput | None = None,
 ) -> StudyResult:
-    """Run the power flows in a worker thread (seconds to a minute of CPU; the event loop stays free)."""
+    """Run the power flows in a worker thread (seconds to a minute of CPU; the event loop stays free).
+
+    A study on meter data reads the district's aggregate first (``sessions``), unless ``meters`` is given."""
     scenario = parse_scenario(study.scenario)
-    return await asyncio.to_thread(run_study, scenario, study.start, study.steps, timezone, progress=progress)
+    if study.load_source == meter_loads.METERS and meters is None:
+        if sessions is None:
+            raise ValueError("a study on meter data needs a session factory to read the aggregate")
+        meters = await meter_input(sessions, study)
+    result = await asyncio.to_thread(
+        run_study,
+        scenario,
+        study.start,
+        study.steps,
+        timezone,
+        progress=progress,
+        household_kwh=None if meters is None else meters.household_kwh,
+    )
+    return result if meters is None else dataclasses.replace(result, meters=meters.meters)
 
 
 async def get_study(session: AsyncSession, study_id: int) -> GridStudy | None:

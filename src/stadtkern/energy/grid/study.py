@@ -40,6 +40,10 @@ class StudyResult:
     bus_max_vm: np.ndarray
     bus_violations: np.ndarray  # steps outside the band per bus
     trafo_max_loading: float  # %
+    # Load source "meters": the share of steps whose household loads came from meter data (the rest from
+    # the standard profile) and the number of meters in the district. None for standard profiles.
+    meter_share: float | None = None
+    meters: int | None = None
 
     @property
     def max_line_loading(self) -> float:
@@ -63,18 +67,32 @@ def prepared_grid(code: str = network.GRID_CODE) -> Any:
 
 
 def injections(
-    net: Any, scenario: Scenario, start: datetime, steps: int, timezone: str
+    net: Any,
+    scenario: Scenario,
+    start: datetime,
+    steps: int,
+    timezone: str,
+    household_kwh: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-step load P and Q (MW, Mvar), static generator P (MW, SimBench's own PV at its rated power
-    times the clear-sky shape) and the step starts."""
+    times the clear-sky shape) and the step starts.
+
+    Loads on the standard profiles, or with ``household_kwh`` (the district's average metered household
+    per step, NaN where too few meters reported) the household loads on meter data (profiles.py)."""
     starts = profiles.step_starts(start, steps)
-    load_p, load_q = profiles.base_load(
+    rated = (
         net.load.p_mw.to_numpy(float),
         net.load.q_mvar.to_numpy(float),
         [profiles.profile_name(p) for p in net.load.profile],
         starts,
         timezone,
     )
+    if household_kwh is None:
+        load_p, load_q = profiles.base_load(*rated)
+    else:
+        if len(household_kwh) != steps:
+            raise ValueError(f"household_kwh has {len(household_kwh)} values for {steps} steps")
+        load_p, load_q = profiles.meter_fed_load(*rated, household_kwh)
     load_p = load_p + extra_kw(scenario, starts, len(net.load)) / 1000.0
     sgen_p = np.outer(pv_kw_per_kwp(starts), net.sgen.p_mw.to_numpy(float))
     return load_p, load_q, sgen_p, starts
@@ -180,11 +198,13 @@ def run_study(
     *,
     backend: str | None = None,
     progress: Progress | None = None,
+    household_kwh: np.ndarray | None = None,
 ) -> StudyResult:
-    """Power flows for ``steps`` quarter hours from ``start`` (aware datetime) with ``scenario``."""
+    """Power flows for ``steps`` quarter hours from ``start`` (aware datetime) with ``scenario``; with
+    ``household_kwh`` the household loads follow meter data (see injections)."""
     chosen = backend or available_backend()
     net = prepared_grid()
-    load_p, load_q, sgen_p, _starts = injections(net, scenario, start, steps, timezone)
+    load_p, load_q, sgen_p, _starts = injections(net, scenario, start, steps, timezone, household_kwh)
     summary = _Summary(len(net.line), len(net.bus))
     report = progress or (lambda done, total: None)
     if chosen == "lightsim2grid":
@@ -206,4 +226,5 @@ def run_study(
         bus_max_vm=summary.bus_max,
         bus_violations=summary.bus_viol,
         trafo_max_loading=summary.trafo_max,
+        meter_share=None if household_kwh is None else float(np.mean(~np.isnan(household_kwh))),
     )
