@@ -26,6 +26,7 @@ from tests.conftest import START
 from tests.support.database import migrated_database
 
 BUSY_TIMEOUT_MS = 200  # short, so that starvation shows within the test
+HOLD_S = BUSY_TIMEOUT_MS / 2000  # each steady write transaction: half the busy timeout
 
 
 @pytest.fixture
@@ -47,7 +48,13 @@ async def sessions(
 
 @asynccontextmanager
 async def steady_writer(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[None]:
-    """Back-to-back write transactions of 20 ms each, as the simulator's history writes are."""
+    """Back-to-back write transactions of half the busy timeout each.
+
+    A plain writer gets in only if its busy handler happens to poll in the short gap between two of them.
+    (With 20 ms transactions, like the simulator's, it usually starved too, but there were ten gaps per
+    busy timeout, and on a loaded machine they grew: the control failed now and then.) A queued writer
+    waits for at most one of them, well within the busy timeout it waits for its turn.
+    """
     stop = asyncio.Event()
 
     async def write_forever() -> None:
@@ -56,7 +63,7 @@ async def steady_writer(sessions: async_sessionmaker[AsyncSession]) -> AsyncIter
                 await lock_for_writing(session)
                 session.add(SessionRecord(key="writer", value=b"x", expires_at=None))
                 await session.flush()
-                await asyncio.sleep(0.02)
+                await asyncio.sleep(HOLD_S)
                 await session.execute(delete(SessionRecord).where(SessionRecord.key == "writer"))
 
     task = asyncio.create_task(write_forever())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from sqlalchemy import delete, select
 from stadtkern.contracts import JobKind, NavEntry, PeriodicJob
 from stadtkern.core.i18n import lazy_gettext as _l
 from stadtkern.core.jobs.context import JobContext
-from stadtkern.db.engine import SQLITE_FUNCTION_INSTALLERS
+from stadtkern.db.engine import SQLITE_FUNCTION_INSTALLERS, lock_for_writing
 from stadtkern.hookspecs import hookimpl
 from stadtkern.sensorthings import api, models, partitions, views
 from stadtkern.sensorthings import cli as sta_cli
@@ -111,8 +112,16 @@ async def live_lifespan(
         await live.stop()
 
 
+RETENTION_CHUNK = 500  # Datastreams per DELETE: short write transactions, few statements
+
+
 async def enforce_retention(context: JobContext, payload: dict[str, Any]) -> None:
-    """Delete observations older than their Datastream's retention period (what the register shows)."""
+    """Delete observations older than their Datastream's retention period (what the register shows).
+
+    One DELETE per retention period and chunk of Datastreams, each in a short write transaction: a city
+    has thousands of Datastreams but a handful of periods, and a statement and commit per Datastream kept
+    the job runner busy for a minute on SQLite (the jobs queued behind it, mails among them, waited).
+    """
     rt = context.runtime
     now = rt.clock.now()
     async with rt.sessions() as session:
@@ -123,12 +132,21 @@ async def enforce_retention(context: JobContext, payload: dict[str, Any]) -> Non
                 )
             )
         ).all()
-        for index, (stream_id, days) in enumerate(streams):
+    by_period: dict[int, list[int]] = defaultdict(list)
+    for stream_id, days in streams:
+        by_period[int(days)].append(int(stream_id))
+    chunks = [
+        (days, ids[start : start + RETENTION_CHUNK])
+        for days, ids in sorted(by_period.items())
+        for start in range(0, len(ids), RETENTION_CHUNK)
+    ]
+    for index, (days, ids) in enumerate(chunks):
+        async with rt.sessions() as session, session.begin():
+            await lock_for_writing(session)
             await session.execute(
                 delete(models.OBSERVATIONS).where(
-                    models.OBSERVATIONS.c.datastream_id == stream_id,
+                    models.OBSERVATIONS.c.datastream_id.in_(ids),
                     models.OBSERVATIONS.c.phenomenon_time < now - timedelta(days=days),
                 )
             )
-            await session.commit()
-            await context.progress(index + 1, len(streams), f"Datastreams({stream_id})")
+        await context.progress(index + 1, len(chunks), f"{len(ids)} Datastreams, {days} days")
