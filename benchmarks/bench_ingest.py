@@ -102,7 +102,15 @@ class Server:
     def key(self, thing: int) -> str:
         """A write key for one Thing, made with the CLI as an operator would."""
         output = subprocess.run(
-            [str(REPO / ".venv/bin/stadtkern"), "sta", "key", "create", "bench gateway", "--thing", str(thing)],
+            [
+                str(REPO / ".venv/bin/stadtkern"),
+                "sta",
+                "key",
+                "create",
+                "bench gateway",
+                "--thing",
+                str(thing),
+            ],
             env=self.env,
             check=True,
             capture_output=True,
