@@ -5,6 +5,7 @@ Every admin page is checked with axe-core and at 320 CSS px.
 
 from __future__ import annotations
 
+import re
 import time
 
 import pyotp
@@ -61,6 +62,9 @@ async def test_admin_sets_password_and_second_factor_then_manages_users(
     await page.goto("/verwaltung/nutzer")
     await check_page(page, "admin users")
     await page.get_by_role("link", name="leitstelle@example.org").click()
+    # The detail page must have loaded (its read is audited) before the next page is opened.
+    await expect(page).to_have_url(re.compile(r"/verwaltung/nutzer/\d+$"))
+    await expect(page.locator("h1")).to_contain_text("leitstelle@example.org")
     await check_page(page, "admin user detail")
 
     await page.goto("/verwaltung/protokoll")
