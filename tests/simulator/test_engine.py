@@ -135,6 +135,29 @@ async def test_an_interrupted_backfill_resumes_and_equals_one_run(
     assert await stored(sim_runtime) == expected(targets, START, END)
 
 
+async def test_a_stop_ends_the_run_after_the_batch_being_written(
+    sim_runtime: Runtime, clock: FrozenClock
+) -> None:
+    targets = await provisioned(sim_runtime, clock)
+    done: list[int] = []
+    result = await run(
+        sim_runtime.sessions,
+        targets,
+        START,
+        END,
+        context(),
+        now=clock.now,
+        window=END - START,
+        per_batch=1,
+        progress=done.append,
+        stopping=lambda: len(done) >= 1,  # asked to stop while the first batch was written
+    )
+    first = expected(targets[:1], START, END)
+    assert done == [1]
+    assert result.observations == len(first)
+    assert await stored(sim_runtime) == first  # that batch whole, nothing of the next
+
+
 async def test_the_datastream_knows_its_latest_value(sim_runtime: Runtime, clock: FrozenClock) -> None:
     targets = await provisioned(sim_runtime, clock)
     await run(sim_runtime.sessions, targets, START, END, context(), now=clock.now)

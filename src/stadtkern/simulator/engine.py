@@ -229,8 +229,12 @@ async def run(
     per_batch: int | None = None,
     progress: Callable[[int], None] | None = None,
     announcer: Announcer | None = None,
+    stopping: Callable[[], bool] | None = None,
 ) -> Result:
     """Write the readings of ``chosen`` in ``[start, end)`` that are not stored yet.
+
+    ``stopping`` is asked before each batch; once it answers true, the run ends after the batch that is
+    being written (a shutdown never cuts a write transaction in half).
 
     ``progress`` is called with the number of (asset, window) steps done after each batch; there are
     ``len(chosen) * len(windows(start, end, window))`` in all. With an ``announcer`` the new observations
@@ -246,6 +250,9 @@ async def run(
     per_batch = per_batch or max(1, BATCH_ROWS // (streams_per_asset * slots))
     for low, high in cuts:
         for batch in batches(chosen, per_batch):
+            if stopping is not None and stopping():
+                result.seconds = timer.perf_counter() - began
+                return result
             blocks = [block for target in batch for block in generate(target, low, high, context)]
             events: list[EntityEvent] = []
             async with sessions() as session, session.begin():

@@ -19,6 +19,9 @@ from stadtkern.simulator.settings import seed, simulator_in_app
 if TYPE_CHECKING:
     from stadtkern.web.runtime import Runtime
 
+# A batch is about 0.1 s of writing (PER_BATCH in realtime.py); a generous bound for a loaded machine.
+STOP_TIMEOUT_S = 30.0
+
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Any, runtime: Runtime) -> AsyncIterator[None]:
@@ -40,6 +43,8 @@ async def lifespan(app: Any, runtime: Runtime) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # Stop between write transactions: cancelling one midway can leave its SQLite connection holding
+        # the write lock until it is garbage-collected. Cancel only if a batch hangs.
+        simulation.stop()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, timeout=STOP_TIMEOUT_S)

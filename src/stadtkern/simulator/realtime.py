@@ -9,9 +9,10 @@ households) their past year; later ticks look back an hour, enough to cover a la
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pluggy
@@ -47,6 +48,12 @@ class RealTime:
     # Publishes new observations on the app's event bus (not the first tick's catch-up of a whole day).
     announcer: Announcer | None = None
     last: datetime | None = None
+    # Set by :meth:`stop`: the running tick ends after the write transaction in progress.
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def stop(self) -> None:
+        """Ask :meth:`forever` to end; it returns once the current write transaction has committed."""
+        self.stopped.set()
 
     async def tick(self) -> Result:
         """Write every reading due now that is not stored yet."""
@@ -68,6 +75,7 @@ class RealTime:
             window=end - start,
             per_batch=PER_BATCH,
             announcer=None if self.last is None else self.announcer,
+            stopping=self.stopped.is_set,
         )
         self.last = due
         return result
@@ -77,7 +85,15 @@ class RealTime:
         the past year, once per start; what is stored already is skipped."""
         wanted = [t for t in chosen if t.asset.properties.get(HISTORY_PROPERTY)]
         if wanted:
-            result = await run(self.sessions, wanted, start, end, self.context, now=self.clock.now)
+            result = await run(
+                self.sessions,
+                wanted,
+                start,
+                end,
+                self.context,
+                now=self.clock.now,
+                stopping=self.stopped.is_set,
+            )
             if result.observations:
                 log.info(
                     "simulator: a year of history for %s assets (%s observations)",
@@ -85,9 +101,9 @@ class RealTime:
                     result.observations,
                 )
 
-    async def forever(self, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-        """Tick now and then at every quarter hour of the clock, until cancelled."""
-        while True:
+    async def forever(self) -> None:
+        """Tick now and then at every quarter hour of the clock, until :meth:`stop` (or cancelled)."""
+        while not self.stopped.is_set():
             try:
                 result = await self.tick()
                 if result.observations:
@@ -100,4 +116,5 @@ class RealTime:
                 log.exception("simulator tick failed; trying again at the next quarter hour")
             now = self.clock.now()
             wait = (floor_step(now) + STEP - now).total_seconds()
-            await sleep(max(wait, 1.0))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopped.wait(), timeout=max(wait, 1.0))
