@@ -191,11 +191,15 @@ end
 """
 
 
-def single_wrk(server: Server, clients: int, seconds: int, *, with_key: bool = False) -> tuple[float, int]:
+def single_wrk(
+    server: Server, clients: int, seconds: int, *, with_key: bool = False, lane: bool = True
+) -> tuple[float, int]:
     """Single POSTs from wrk (C, separate process): the server's rate, not our client's.
 
     ``with_key``: every request carries a write key scoped to the benchmark's Thing (a gateway's key),
     as production requires; otherwise the server's test-only anonymous writes are used.
+    ``lane=False``: the same POSTs with a query string, which the fast lane (sensorthings/lane.py) passes
+    to the framework route: the baseline of the lane, in the same server.
     """
     with httpx.Client(timeout=60) as client:
         created = client.post(f"{server.base}/Things", json=THING)
@@ -212,7 +216,7 @@ def single_wrk(server: Server, clients: int, seconds: int, *, with_key: bool = F
             f"-d{seconds}s",
             "-s",
             script.name,
-            f"{server.base}/Datastreams({ds})/Observations",
+            f"{server.base}/Datastreams({ds})/Observations" + ("" if lane else "?via=framework"),
         ],
         capture_output=True,
         text=True,
@@ -325,16 +329,18 @@ def run(kind: str, rows: int, per_request: int, singles: int) -> None:
             )
             if shutil.which("wrk"):
                 for with_key in (False, True):
-                    rate_wrk, stored = single_wrk(server, 16, 10, with_key=with_key)
-                    emit(
-                        figure="single-post",
-                        database=kind,
-                        client="wrk -t2 -c16 -d10s",
-                        auth="Bearer key scoped to the Thing" if with_key else "anonymous (test setting)",
-                        clients=16,
-                        obs_per_s=round(rate_wrk),
-                        stored=stored,
-                    )
+                    for lane in (True, False):  # the fast lane and, side by side, the framework route
+                        rate_wrk, stored = single_wrk(server, 16, 10, with_key=with_key, lane=lane)
+                        emit(
+                            figure="single-post",
+                            database=kind,
+                            client="wrk -t2 -c16 -d10s",
+                            auth="Bearer key scoped to the Thing" if with_key else "anonymous (test setting)",
+                            path="fast lane" if lane else "framework route (baseline)",
+                            clients=16,
+                            obs_per_s=round(rate_wrk),
+                            stored=stored,
+                        )
         finally:
             server.stop()
             if pg is not None:

@@ -168,6 +168,11 @@ def create_app(
     )
     app.state.runtime = runtime
     runtime.templates = environment
+    if pm.has_plugin("sensorthings"):
+        from stadtkern.sensorthings.lane import ObservationPostLane
+
+        # Single-Observation POSTs skip the framework's routing and middleware (sensorthings/lane.py).
+        app.asgi_handler = ObservationPostLane(app.asgi_handler, app.state, security_headers(settings))
     return app
 
 

@@ -6,6 +6,7 @@ Writes need ``Authorization: Bearer <key>``; reads see what the viewer may see (
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,12 +20,12 @@ from stadtkern.core.accounts.models import User
 from stadtkern.sensorthings.access import Viewer, audit_personal_reads
 from stadtkern.sensorthings.entities import BY_SET
 from stadtkern.sensorthings.errors import Unauthorized, status_for
-from stadtkern.sensorthings.keys import ANONYMOUS, KeyGrant, check_key
+from stadtkern.sensorthings.keys import ANONYMOUS, KeyGrant, check_key, recently_checked
 from stadtkern.sensorthings.service import SensorThingsService
 from stadtkern.sensorthings.store.read import PropertyAnswer, ReadContext
 from stadtkern.sensorthings.store.write import WriteError
 from stadtkern.web.auth import current_user
-from stadtkern.web.runtime import runtime_of
+from stadtkern.web.runtime import Runtime, runtime_of
 
 VERSION_PATH = "/sta/v1.1"
 CONFORMANCE = [
@@ -41,21 +42,28 @@ MQTT_CONFORMANCE = [
     "http://www.opengis.net/spec/iot_sensing/1.1/req/receive-updates-via-mqtt/receive-updates",
 ]
 AnyRequest = Request[Any, Any, Any]
+log = logging.getLogger("stadtkern.sensorthings")
+
+
+def error_body(status: int, message: str) -> dict[str, Any]:
+    return {"code": status, "type": "error", "message": message}
 
 
 def sta_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
-    return Response(
-        {"code": status, "type": "error", "message": message}, status_code=status, headers=headers
-    )
+    return Response(error_body(status, message), status_code=status, headers=headers)
+
+
+def service_for(state: Any, runtime: Runtime) -> SensorThingsService:
+    """The app's service (the live side installs a publishing one); a plain one made once otherwise."""
+    service: SensorThingsService | None = state.get("sensorthings")
+    if service is None:
+        service = SensorThingsService(runtime.sessions, runtime.clock, runtime.engine.dialect.name)
+        state.sensorthings = service
+    return service
 
 
 def service_of(request: AnyRequest) -> SensorThingsService:
-    rt = runtime_of(request)
-    service: SensorThingsService | None = request.app.state.get("sensorthings")
-    if service is None:
-        service = SensorThingsService(rt.sessions, rt.clock, rt.engine.dialect.name)
-        request.app.state.sensorthings = service
-    return service
+    return service_for(request.app.state, runtime_of(request))
 
 
 def base_url(request: AnyRequest) -> str:
@@ -69,29 +77,33 @@ async def viewer_of(request: AnyRequest) -> tuple[Viewer, User | None]:
     return Viewer.of(user), user
 
 
-async def grant_of(request: AnyRequest) -> KeyGrant:
-    rt = runtime_of(request)
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        async with rt.sessions() as session:
+async def grant_for(authorization: str, runtime: Runtime, service: SensorThingsService) -> KeyGrant:
+    """The write grant of an ``Authorization`` header value ("" when absent)."""
+    if authorization[:7].lower() == "bearer ":
+        token = authorization[7:].strip()
+        secret_key = runtime.settings.secret_key
+        grant = recently_checked(token, secret_key=secret_key, recent=service.checked_keys)
+        if grant is not None:
+            return grant
+        async with runtime.sessions() as session:
             grant = await check_key(
-                session,
-                header[7:].strip(),
-                secret_key=rt.settings.secret_key,
-                now=rt.clock.now(),
-                recent=service_of(request).checked_keys,
+                session, token, secret_key=secret_key, now=runtime.clock.now(), recent=service.checked_keys
             )
         if grant is None:
             raise Unauthorized("the key is unknown or revoked")
         return grant
-    if rt.settings.sta_anonymous_write:
+    if runtime.settings.sta_anonymous_write:
         return ANONYMOUS
     raise Unauthorized(
         "writing needs a key: send 'Authorization: Bearer <key>' (keys: stadtkern sta key create)"
     )
 
 
-def _body(raw: bytes) -> Any:
+async def grant_of(request: AnyRequest) -> KeyGrant:
+    return await grant_for(request.headers.get("authorization", ""), runtime_of(request), service_of(request))
+
+
+def decode_body(raw: bytes) -> Any:
     if not raw.strip():
         raise WriteError("the request body is empty; send a JSON object")
     try:
@@ -163,7 +175,7 @@ async def _audit(request: AnyRequest, user: User, ctx: ReadContext) -> None:
 @post("/sta/v1.1/{path:path}", include_in_schema=False, name="sta-create", status_code=HTTP_201_CREATED)
 async def create_resource(request: AnyRequest, path: FromPath[str]) -> Response[Any]:
     grant = await grant_of(request)
-    body = _body(await request.body())
+    body = decode_body(await request.body())
     # Litestar matches the catch-all path before a static sibling route, so the two service endpoints
     # of the standard are dispatched here.
     if path.strip("/") == "CreateObservations":
@@ -176,42 +188,46 @@ async def create_resource(request: AnyRequest, path: FromPath[str]) -> Response[
         )
         return Response({"responses": responses}, status_code=HTTP_200_OK)
     created = await service_of(request).create(path, body, grant=grant, base_url=base_url(request))
-    return Response(None, status_code=HTTP_201_CREATED, headers={"Location": created.location})
+    return Response(b"", status_code=HTTP_201_CREATED, headers={"Location": created.location})
 
 
 @patch("/sta/v1.1/{path:path}", include_in_schema=False, name="sta-patch", status_code=HTTP_200_OK)
 async def patch_resource(request: AnyRequest, path: FromPath[str]) -> Response[Any]:
     grant = await grant_of(request)
-    await service_of(request).update(path, _body(await request.body()), grant=grant, replace_all=False)
-    return Response(None, status_code=HTTP_200_OK)
+    await service_of(request).update(path, decode_body(await request.body()), grant=grant, replace_all=False)
+    return Response(b"", status_code=HTTP_200_OK)
 
 
 @put("/sta/v1.1/{path:path}", include_in_schema=False, name="sta-put", status_code=HTTP_200_OK)
 async def put_resource(request: AnyRequest, path: FromPath[str]) -> Response[Any]:
     grant = await grant_of(request)
-    await service_of(request).update(path, _body(await request.body()), grant=grant, replace_all=True)
-    return Response(None, status_code=HTTP_200_OK)
+    await service_of(request).update(path, decode_body(await request.body()), grant=grant, replace_all=True)
+    return Response(b"", status_code=HTTP_200_OK)
 
 
 @delete("/sta/v1.1/{path:path}", include_in_schema=False, name="sta-delete", status_code=HTTP_200_OK)
 async def delete_resource(request: AnyRequest, path: FromPath[str]) -> Response[Any]:
     grant = await grant_of(request)
     await service_of(request).delete(path, grant=grant)
-    return Response(None, status_code=HTTP_200_OK)
+    return Response(b"", status_code=HTTP_200_OK)
+
+
+def error_parts(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str] | None]:
+    """Status, body and extra headers of the answer to an exception (unexpected ones are logged)."""
+    status = status_for(exc)
+    if status == 401:
+        return 401, error_body(401, str(exc)), {"WWW-Authenticate": 'Bearer realm="stadtkern"'}
+    if status is not None:
+        return status, error_body(status, str(exc)), None
+    if isinstance(exc, HTTPException):
+        return exc.status_code, error_body(exc.status_code, str(exc.detail)), None
+    log.exception("unexpected error", exc_info=exc)
+    return 500, error_body(500, "internal error; it was logged"), None
 
 
 def _handle(request: AnyRequest, exc: Exception) -> Response[Any]:
-    status = status_for(exc)
-    if status == 401:
-        return sta_error(401, str(exc), headers={"WWW-Authenticate": 'Bearer realm="stadtkern"'})
-    if status is not None:
-        return sta_error(status, str(exc))
-    if isinstance(exc, HTTPException):
-        return sta_error(exc.status_code, str(exc.detail))
-    import logging
-
-    logging.getLogger("stadtkern.sensorthings").exception("unexpected error", exc_info=exc)
-    return sta_error(500, "internal error; it was logged")
+    status, body, headers = error_parts(exc)
+    return Response(body, status_code=status, headers=headers)
 
 
 ROUTER = Router(
