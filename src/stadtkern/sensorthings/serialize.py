@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
 from stadtkern.sensorthings.entities import INTERVAL_END, EntityType, Prop
+from stadtkern.sensorthings.models import RESULT_BOOL, RESULT_FLOAT, RESULT_INT, RESULT_JSON, RESULT_STRING
 from stadtkern.sensorthings.values import format_interval, format_period, format_time, join_result
 
 
@@ -47,14 +48,39 @@ def _reader(prop: Prop) -> Reader:
     if prop.kind == "instant":
         return lambda row: format_time(row[column])
     if prop.kind == "interval":
-        formatter = format_interval if column == "phenomenon_time" else format_period
         end = INTERVAL_END[column]
-        return lambda row: formatter(row[column], row[end])
+        if column == "phenomenon_time":
+            return lambda row: _tm_object(row[column], row[end])
+        return lambda row: format_period(row[column], row[end])
     if prop.kind == "result":
-        return lambda row: join_result(
-            row["result_type"], row["result_number"], row["result_string"], row["result_json"]
-        )
+        return _result
     return itemgetter(column)
+
+
+def _tm_object(start: Any, end: Any) -> str | None:
+    """format_interval inlined for the column written on every Observation (an instant, mostly)."""
+    if start is None:
+        return None
+    if end is None or end == start:
+        return format_time(start)
+    return f"{format_time(start)}/{format_time(end)}"
+
+
+def _result(row: Mapping[str, Any]) -> Any:
+    """join_result reading only the column the result type names (a number, mostly)."""
+    kind = row["result_type"]
+    if kind == RESULT_FLOAT:
+        return row["result_number"]
+    if kind in (RESULT_INT, RESULT_BOOL):
+        number = row["result_number"]
+        if number is None:
+            return None
+        return int(number) if kind == RESULT_INT else bool(number)
+    if kind == RESULT_STRING:
+        return row["result_string"]
+    if kind == RESULT_JSON:
+        return row["result_json"]
+    return None
 
 
 @dataclass(frozen=True)
@@ -68,15 +94,19 @@ class _Plan:
     navs: tuple[tuple[str, str], ...]  # (key, suffix after the self-link)
 
 
-_PLANS: dict[tuple[str, tuple[tuple[str, ...], ...] | None], _Plan] = {}
+Writer = Callable[[Mapping[str, Any], str], dict[str, Any]]
+
+
+_PLANS: dict[tuple[str, tuple[tuple[str, ...], ...] | None], Writer] = {}
 MAX_PLANS = 1024  # $select comes from clients: keep the cache bounded
 
 
-def _plan(entity: EntityType, select: tuple[tuple[str, ...], ...] | None) -> _Plan:
+def _plan(entity: EntityType, select: tuple[tuple[str, ...], ...] | None) -> Writer:
+    """The row writer of an entity type and $select, made once and kept."""
     key = (entity.name, select)
-    plan = _PLANS.get(key)
-    if plan is not None:
-        return plan
+    writer = _PLANS.get(key)
+    if writer is not None:
+        return writer
     selected = {path[0] for path in select} if select is not None else None
     fields = []
     for name, prop in entity.props.items():
@@ -98,10 +128,11 @@ def _plan(entity: EntityType, select: tuple[tuple[str, ...], ...] | None) -> _Pl
             if selected is None or nav in selected
         ),
     )
+    writer = _writer(entity, plan)
     if len(_PLANS) >= MAX_PLANS:
         _PLANS.clear()
-    _PLANS[key] = plan
-    return plan
+    _PLANS[key] = writer
+    return writer
 
 
 def entity_json(
@@ -111,23 +142,58 @@ def entity_json(
     select: tuple[tuple[str, ...], ...] | None,
 ) -> dict[str, Any]:
     """One entity. ``select`` None gives every property and navigation link."""
-    plan = _plan(entity, select)
-    out: dict[str, Any] = {}
-    link = f"{base_url}/{entity.set_name}({key_text(row['id'])})"
-    if plan.with_id:
-        out["@iot.id"] = row["id"]
-    if plan.with_link:
-        out["@iot.selfLink"] = link
-    for name, read, paths, optional in plan.fields:
-        value = read(row)
-        if paths is not None:
-            value = _select_members(value, paths)
-        if value is None and optional:
-            continue  # optional and empty: left out unless asked for
-        out[name] = value
-    for key, suffix in plan.navs:
-        out[key] = link + suffix
-    return out
+    return _plan(entity, select)(row, base_url)
+
+
+def entities_json(
+    entity: EntityType,
+    rows: Sequence[Mapping[str, Any]],
+    base_url: str,
+    select: tuple[tuple[str, ...], ...] | None,
+) -> list[dict[str, Any]]:
+    """Many entities of one type: the plan is looked up once for the whole page."""
+    write = _plan(entity, select)
+    return [write(row, base_url) for row in rows]
+
+
+def _writer(entity: EntityType, plan: _Plan) -> Writer:
+    """entity_json for one plan, as a closure with every per-plan decision taken (hot: once per row)."""
+    opening = f"/{entity.set_name}("
+    with_id = plan.with_id
+    with_link = plan.with_link
+    fields = plan.fields
+    navs = plan.navs
+    # Without a deep $select (the common case) no field needs its members picked.
+    shallow = all(paths is None for _name, _read, paths, _optional in fields)
+    shallow_fields = tuple((name, read, optional) for name, read, _paths, optional in fields)
+
+    def write(row: Mapping[str, Any], base_url: str) -> dict[str, Any]:
+        key = row["id"]
+        link = base_url + opening + (str(key) if type(key) is int else key_text(key)) + ")"
+        out: dict[str, Any] = {}
+        if with_id:
+            out["@iot.id"] = key
+        if with_link:
+            out["@iot.selfLink"] = link
+        if shallow:
+            for name, read, optional in shallow_fields:
+                value = read(row)
+                if value is None and optional:
+                    continue  # optional and empty: left out unless asked for
+                out[name] = value
+        else:
+            for name, read, paths, optional in fields:
+                value = read(row)
+                if paths is not None:
+                    value = _select_members(value, paths)
+                if value is None and optional:
+                    continue  # optional and empty: left out unless asked for
+                out[name] = value
+        for nav_key, suffix in navs:
+            out[nav_key] = link + suffix
+        return out
+
+    return write
 
 
 def _select_members(value: Any, paths: list[tuple[str, ...]]) -> Any:

@@ -15,7 +15,8 @@ from stadtkern.sensorthings.access import Viewer, visible
 from stadtkern.sensorthings.dataarray import DataArrayError, data_array
 from stadtkern.sensorthings.entities import BY_SET, ENTITY_TYPES, EntityType, Nav
 from stadtkern.sensorthings.query.ast import Expand, QueryError, QueryOptions, ResourcePath
-from stadtkern.sensorthings.serialize import entity_json, property_value, self_link
+from stadtkern.sensorthings.serialize import entities_json, entity_json, property_value, self_link
+from stadtkern.sensorthings.store import statements
 from stadtkern.sensorthings.store.filters import Scope, compile_filter, compile_order
 
 DEFAULT_TOP = 100
@@ -219,13 +220,18 @@ async def read(
         document = entity_json(entity, row, ctx.base_url, options.select)
         await _expand(ctx, entity, [row], [document], options.expand)
         return document
-    query = _base_query(ctx, entity, table, options).where(*target.where)
     answer: dict[str, Any] = {}
-    if options.count:
-        answer["@iot.count"] = await _count(ctx, query, table)
     top = _effective_top(options)
-    page = _ordered(query, entity, table, options, ctx).offset(options.skip).limit(top + 1)
-    rows = list((await ctx.session.execute(page)).mappings().all())
+    if options.count:
+        query = _base_query(ctx, entity, table, options).where(*target.where)
+        answer["@iot.count"] = await _count(ctx, query, table)
+        page = _ordered(query, entity, table, options, ctx).offset(options.skip).limit(top + 1)
+        result = await ctx.session.execute(page)
+    else:
+        result = await statements.execute_page(
+            ctx.session, ctx, path, options, (ctx.dialect, ctx.viewer), _page_statement
+        )
+    rows = list(result.mappings().all())
     if deferred and not rows:
         await _check_exists(ctx, target)
     more = len(rows) > top
@@ -241,7 +247,7 @@ async def read(
         except DataArrayError as exc:
             raise QueryError(str(exc), "$select") from None
     else:
-        documents = [entity_json(entity, row, ctx.base_url, options.select) for row in rows]
+        documents = entities_json(entity, rows, ctx.base_url, options.select)
         await _expand(ctx, entity, rows, documents, options.expand)
         answer["value"] = documents
     if more:
@@ -253,6 +259,16 @@ async def read(
             top,
         )
     return answer
+
+
+def _page_statement(ctx: ReadContext, path: ResourcePath, options: QueryOptions) -> Select[Any]:
+    """The SELECT of one page of a collection (one row more than the page, to know whether more follow)."""
+    target = resolve(path)
+    entity = target.entity
+    table = entity.table
+    query = _base_query(ctx, entity, table, options).where(*target.where)
+    top = _effective_top(options)
+    return _ordered(query, entity, table, options, ctx).offset(options.skip).limit(top + 1)
 
 
 @dataclass(frozen=True)
