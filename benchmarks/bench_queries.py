@@ -34,7 +34,9 @@ import os
 import platform
 import random
 import re
+import shutil
 import sqlite3
+import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -269,6 +271,52 @@ async def http_page(
         "requests_per_s": round(len(latencies) / elapsed, 1),
         "mean_rows": round(sum(sizes) / len(sizes), 1),
     }
+
+
+WRK_PAGE_SCRIPT = """
+-- The page requests of page_params, one after another over one connection; wrk's own latency record.
+local paths = {%(paths)s}
+local i = 0
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("WRKPAGE %%d %%.3f %%.3f %%.3f %%d\\n", summary.requests, latency:percentile(50) / 1000,
+    latency:percentile(95) / 1000, latency.max / 1000, summary.errors.status))
+end
+"""
+
+
+def wrk_page(base: str, ids: list[int], seconds: int, seed: int) -> dict[str, Any] | None:
+    """The page query from wrk (C, one connection): the server's latency without a Python client's own
+    per-request cost (httpx adds about a millisecond here). None when wrk is not installed."""
+    if shutil.which("wrk") is None:
+        return None
+    rng = random.Random(seed)
+    prefix = base.split("/sta/", 1)[1]
+    paths = []
+    for _ in range(600):
+        k, params = page_params(rng, ids)
+        query = httpx.QueryParams(params)
+        paths.append(f'"/sta/{prefix}/Datastreams({k})/Observations?{query}"')
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_PAGE_SCRIPT % {"paths": ", ".join(paths)})
+    host = base.split("/sta/", 1)[0]
+    try:
+        output = subprocess.run(
+            ["wrk", "-t1", "-c1", f"-d{seconds}s", "-s", script.name, host + "/"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        Path(script.name).unlink()
+    line = next(row for row in output.splitlines() if row.startswith("WRKPAGE"))
+    _tag, n, p50, p95, top, errors = line.split()
+    if int(errors):
+        raise RuntimeError(f"wrk saw {errors} error answers:\n{output}")
+    return {"n": int(n), "p50_ms": float(p50), "p95_ms": float(p95), "max_ms": float(top)}
 
 
 class Captured:
@@ -684,6 +732,16 @@ def run(kind: str, rows: int, datastreams: int, page_requests: int, runs: int, b
                     clients=clients,
                     target_p95_ms=5,
                     **result,
+                )
+            from_wrk = wrk_page(server.base, ids, 10, seed=5)
+            if from_wrk is not None:
+                emit(
+                    figure="query-page",
+                    database=kind,
+                    layer="HTTP (stadtkern serve), client wrk -t1 -c1 -d10s",
+                    clients=1,
+                    target_p95_ms=5,
+                    **from_wrk,
                 )
             inner = asyncio.run(
                 service_and_raw_page(url, kind, ids, page_requests, seed=7, pg_url=pg_url, budget_s=budget)
