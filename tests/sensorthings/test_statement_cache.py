@@ -18,7 +18,7 @@ from stadtkern.core.clock import FrozenClock
 from stadtkern.sensorthings.store import statements
 from tests.sensorthings.conftest import THING, create, get
 
-STREAM: dict[str, Any] = THING["Datastreams"][0]  # type: ignore[index]
+STREAM: dict[str, Any] = THING["Datastreams"][0]
 
 
 def _forget() -> None:

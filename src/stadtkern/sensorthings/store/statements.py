@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, bindparam
 from sqlalchemy.engine import Dialect
@@ -45,15 +45,14 @@ from stadtkern.sensorthings.query.ast import (
     Segment,
 )
 
+if TYPE_CHECKING:
+    from stadtkern.sensorthings.store.read import ReadContext  # read.py imports this module
+
 # Literal kinds whose value only ever becomes a bound parameter in the filter compiler. Geometry (its
 # bounding box is computed in Python) and durations stay part of the shape.
 SLOT_KINDS = frozenset({"int", "float", "string", "datetime"})
 MAX_SHAPES = 512  # shapes come from clients: keep the cache bounded
 PREFIX = "sta_slot_"
-
-
-class _Context(Protocol):
-    now: datetime
 
 
 Builder = Callable[[Any, ResourcePath, QueryOptions], Select[Any]]
@@ -87,8 +86,8 @@ def _walk(node: Node, literal: Callable[[Literal], Literal]) -> Node:
     if isinstance(node, Negate):
         return Negate(_walk(node.operand, literal))
     if isinstance(node, In):
-        choices = tuple(_walk(choice, literal) for choice in node.choices)
-        return In(_walk(node.operand, literal), choices)  # type: ignore[arg-type]
+        choices = tuple(literal(choice) if choice.kind in SLOT_KINDS else choice for choice in node.choices)
+        return In(_walk(node.operand, literal), choices)
     if isinstance(node, AnyLambda):
         predicate = None if node.predicate is None else _walk(node.predicate, literal)
         return AnyLambda(node.collection, node.variable, predicate)
@@ -221,7 +220,7 @@ def _fingerprint(statement: Select[Any], dialect: Dialect) -> tuple[str, dict[st
 
 
 def _prepare(
-    ctx: _Context,
+    ctx: ReadContext,
     dialect: Dialect,
     path: ResourcePath,
     options: QueryOptions,
@@ -234,7 +233,7 @@ def _prepare(
     for variant in (0, 1):
         stand_in_path, stand_in_options = _with_sentinels(path, options, slots, variant)
         # now() must not be frozen into a cached statement: the two builds get different times.
-        stand_in_ctx = replace(ctx, now=ctx.now + timedelta(microseconds=variant))  # type: ignore[type-var]
+        stand_in_ctx = replace(ctx, now=ctx.now + timedelta(microseconds=variant))
         statement = build(stand_in_ctx, stand_in_path, stand_in_options)
         if variant == 0 and str(statement.compile(dialect=dialect)) != str(ordinary.compile(dialect=dialect)):
             return _NOT_CACHEABLE  # the request's own values make other SQL than the stand-ins
@@ -248,7 +247,7 @@ def _prepare(
 
 async def execute_page(
     session: Any,
-    ctx: _Context,
+    ctx: ReadContext,
     path: ResourcePath,
     options: QueryOptions,
     shape_extra: tuple[Any, ...],
