@@ -76,6 +76,9 @@ async def test_filtered_ordered_pages_answer_the_same_through_the_cache(sta: Asy
         ]
     ]
     await _same_through_cache(sta, urls, shapes=2)  # an int and a float literal make two shapes
+    # From their second cached use on, the pages' statements ran straight on the driver (asyncpg, or
+    # aiosqlite in one hand-over): the answers above came through it.
+    assert all(entry.driver is not None for entry in _prepared())
     # The cached answers differ where the constants do: the page is not frozen to the first request.
     answers = [await get(sta, url) for url in urls]
     assert [len(a["value"]) for a in answers] == [2, 2, 1, 0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -57,8 +58,14 @@ class ReadContext:
     personal_reads: set[tuple[str, int]] = field(default_factory=set)
 
 
+@functools.lru_cache(maxsize=4096)
 def resolve(path: ResourcePath) -> Target:
-    """Walk the path's segments through the entity model."""
+    """Walk the path's segments through the entity model.
+
+    Kept per path: the answer depends on the path alone, and building its conditions as SQL expressions
+    cost a twentieth of a page read. Targets are frozen and SQLAlchemy expressions immutable, so sharing
+    them is safe.
+    """
     if not path.segments:
         raise QueryError("empty resource path", "path")
     first = path.segments[0]
@@ -226,12 +233,11 @@ async def read(
         query = _base_query(ctx, entity, table, options).where(*target.where)
         answer["@iot.count"] = await _count(ctx, query, table)
         page = _ordered(query, entity, table, options, ctx).offset(options.skip).limit(top + 1)
-        result = await ctx.session.execute(page)
+        rows = list((await ctx.session.execute(page)).mappings().all())
     else:
-        result = await statements.execute_page(
+        rows = await statements.execute_page(
             ctx.session, ctx, path, options, (ctx.dialect, ctx.viewer), _page_statement
         )
-    rows = list(result.mappings().all())
     if deferred and not rows:
         await _check_exists(ctx, target)
     more = len(rows) > top
