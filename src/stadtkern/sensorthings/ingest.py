@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stadtkern.sensorthings import models as m
-from stadtkern.sensorthings.fastpath import sqlite_time
+from stadtkern.sensorthings.fastpath import sqlite_time, sqlite_times
 from stadtkern.sensorthings.values import ValueError_, parse_interval, parse_time, split_result
 
 OBSERVATION_FIELDS = {
@@ -413,7 +413,7 @@ async def _copy_rows(session: AsyncSession, names: list[str], lists: list[list[A
         )
         return ids
     converted = [
-        [sqlite_time(v) for v in values] if name in TIME_COLUMNS else values
+        sqlite_times(values) if name in TIME_COLUMNS else values
         for name, values in zip(names, lists, strict=True)
     ]
     statement = _sqlite_insert_for(tuple(names))
