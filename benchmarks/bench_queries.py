@@ -333,6 +333,18 @@ class Captured:
                 self.statements.append((statement, parameters))
 
         event.listen(engine.sync_engine, "before_cursor_execute", record)
+        # Cached page statements run straight on the driver (store/statements.py): record those too.
+        from stadtkern.sensorthings.store import statements
+
+        run_on_driver = statements._run_on_driver
+
+        async def recorded(session: Any, driver: Any, params: dict[str, Any]) -> Any:
+            rows = await run_on_driver(session, driver, params)
+            if rows is not None and self.on:
+                self.statements.append((driver.sql, statements.driver_values(driver, params)))
+            return rows
+
+        statements._run_on_driver = recorded  # benchmark instrumentation
 
 
 async def service_and_raw_page(

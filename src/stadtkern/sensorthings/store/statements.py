@@ -322,16 +322,21 @@ def _processed(processor: Callable[[Any], Any] | None, value: Any) -> Any:
     return value if processor is None else processor(value)
 
 
+def driver_values(driver: DriverStatement, params: dict[str, Any]) -> list[Any]:
+    """The positional parameters of one execution: the request's slots and the statement's constants."""
+    return [
+        constant if slot is None else _processed(processor, params[slot])
+        for slot, constant, processor in zip(driver.slots, driver.constants, driver.processors, strict=True)
+    ]
+
+
 async def _run_on_driver(session: Any, driver: DriverStatement, params: dict[str, Any]) -> list[Any] | None:
     """The page's rows straight from the driver, or None when this session must go through SQLAlchemy."""
     if session.new or session.dirty or session.deleted:
         return None  # unflushed changes: SQLAlchemy's execute would flush them first
     connection = await session.connection()
     fairy = await connection.get_raw_connection()
-    values = [
-        constant if slot is None else _processed(processor, params[slot])
-        for slot, constant, processor in zip(driver.slots, driver.constants, driver.processors, strict=True)
-    ]
+    values = driver_values(driver, params)
     if session.bind.dialect.driver == "asyncpg":
         if not getattr(fairy.dbapi_connection, "autocommit", False):
             return None  # a statement outside the session's transaction would not see its snapshot
