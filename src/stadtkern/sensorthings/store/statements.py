@@ -85,7 +85,8 @@ class Entry:
     statement: Select[Any]
     # (parameter name, slot index, conversion of the request's value to what the compiler would bind)
     binds: tuple[tuple[str, int, Callable[[Any], Any]], ...]
-    # PostgreSQL (asyncpg) only, where SQLAlchemy adds nothing: made after the first run through SQLAlchemy.
+    # The statement for the driver itself (asyncpg, aiosqlite), made after its first cached run through
+    # SQLAlchemy; None where SQLAlchemy must run it.
     driver: DriverStatement | None = None
     driver_checked: bool = False
 
@@ -367,7 +368,7 @@ async def execute_page(
 
     ``shape_extra`` holds what else decides the statement (the dialect and the viewer); ``build`` makes
     the statement the ordinary way (it also raises the request's errors, so it runs first for a shape).
-    The rows come as mappings by column name (SQLAlchemy's or, on the driver path, asyncpg's records).
+    The rows come as mappings by column name (SQLAlchemy's; on the driver path asyncpg's records or dicts).
     """
     slots = _split(path, options)
     key = (*shape_extra, *slots.key)
